@@ -1,0 +1,209 @@
+"""The git edge: everything the indexer reads, straight from git objects.
+
+Reading objects (never the work tree) means bare mirrors work and nothing on disk is
+modified. This is the only indexer module that runs git.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from navbot.errors import RepositoryError, UnknownCommitError
+
+# Unit and record separators cannot appear in sane commit metadata, so they delimit fields.
+_LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B%x1f"
+_MODE_SYMLINK = "120000"
+_MODE_SUBMODULE = "160000"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One blob in a commit's tree."""
+
+    path: str
+    blob: str
+    size: int
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a commit changed, with its line counts (None for binary files)."""
+
+    path: str
+    added: int | None
+    removed: int | None
+    old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """A commit as the history graph needs it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    timestamp: int
+    message: str
+    changes: tuple[FileChange, ...]
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+class GitRepo:
+    """A git repository (bare or not) read through the git command line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise RepositoryError(f"{self.path}: no such directory")
+        result = self._run(["rev-parse", "--git-dir"], check=False)
+        if result.returncode != 0:
+            raise RepositoryError(f"{self.path}: not a git repository")
+        self.git_dir = (self.path / _decode(result.stdout).strip()).resolve()
+
+    def _run(self, args: list[str], *, check: bool = True, stdin: bytes | None = None
+             ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.path), *args],
+                input=stdin,
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise RepositoryError("git is not installed or not on PATH") from None
+        if check and result.returncode != 0:
+            raise RepositoryError(f"git {args[0]} failed: {_decode(result.stderr).strip()}")
+        return result
+
+    def resolve_commit(self, rev: str = "HEAD") -> str:
+        """The full sha of `rev`, which must name a commit."""
+        if rev.startswith("-"):
+            raise UnknownCommitError(f"{rev!r} is not a commit")
+        result = self._run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], check=False)
+        if result.returncode != 0:
+            raise UnknownCommitError(f"{self.path}: unknown commit {rev!r}")
+        return _decode(result.stdout).strip()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is reachable from `descendant`."""
+        result = self._run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+        return result.returncode == 0
+
+    def remote_slug(self) -> str | None:
+        """`owner/name` parsed from the origin remote's URL, if there is one."""
+        result = self._run(["config", "--get", "remote.origin.url"], check=False)
+        url = _decode(result.stdout).strip().removesuffix("/").removesuffix(".git")
+        parts = url.replace(":", "/").split("/")
+        if result.returncode != 0 or len(parts) < 2 or not all(parts[-2:]):
+            return None
+        return f"{parts[-2]}/{parts[-1]}"
+
+    def list_tree(self, commit: str) -> list[TreeEntry]:
+        """All regular blobs of `commit`; symlinks and submodules are left out."""
+        out = self._run(["ls-tree", "-r", "-l", "-z", "--full-tree", commit]).stdout
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, kind, blob, size = meta.split()
+            if kind != b"blob" or mode.decode() in (_MODE_SYMLINK, _MODE_SUBMODULE):
+                continue
+            entries.append(TreeEntry(_decode(raw_path), blob.decode(), int(size)))
+        return entries
+
+    def read_blobs(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Yield (sha, content) for each blob, through one `git cat-file --batch` process."""
+        proc = subprocess.Popen(
+            ["git", "-C", str(self.path), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            for blob in blobs:
+                proc.stdin.write(blob.encode() + b"\n")
+                proc.stdin.flush()
+                yield blob, _read_batch_object(proc.stdout, blob)
+        finally:
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.wait()
+
+    def rev_list(self, commit: str, max_count: int) -> list[str]:
+        """Shas of the newest `max_count` commits reachable from `commit`, newest first."""
+        if max_count <= 0:
+            return []
+        out = self._run(["rev-list", f"--max-count={max_count}", commit]).stdout
+        return _decode(out).split()
+
+    def read_commits(self, shas: list[str]) -> list[CommitRecord]:
+        """Metadata and per-file line counts of exactly these commits, in the given order.
+
+        Merge commits come without changes: diffing them against a parent would count a
+        whole branch again.
+        """
+        if not shas:
+            return []
+        out = self._run(
+            ["log", "--no-walk=unsorted", "--stdin", "-z", "--numstat", "-M",
+             "--no-color", f"--format={_LOG_FORMAT}"],
+            stdin="\n".join(shas).encode(),
+        ).stdout
+        return parse_log(out)
+
+
+def _read_batch_object(stream: IO[bytes], blob: str) -> bytes:
+    header = stream.readline()
+    if header.endswith(b" missing\n"):
+        raise RepositoryError(f"object {blob} is missing from the repository")
+    size = int(header.split()[2])
+    data = stream.read(size)
+    stream.read(1)  # the newline git writes after every object
+    return data
+
+
+def parse_log(out: bytes) -> list[CommitRecord]:
+    """Parse `git log -z --numstat` output written with :data:`_LOG_FORMAT`."""
+    records = []
+    for chunk in out.split(b"\x1e")[1:]:
+        head, _, tail = chunk.partition(b"\x1f\x00")
+        sha, parents, name, email, stamp, message = _decode(head).split("\x1f", 5)
+        message = message.removesuffix("\x1f")
+        records.append(
+            CommitRecord(
+                sha=sha,
+                parents=tuple(parents.split()),
+                author_name=name,
+                author_email=email.lower(),
+                timestamp=int(stamp or 0),
+                message=message.strip(),
+                changes=tuple(_parse_numstat(tail.lstrip(b"\n"))),
+            )
+        )
+    return records
+
+
+def _parse_numstat(raw: bytes) -> Iterator[FileChange]:
+    tokens = iter(raw.split(b"\0"))
+    for token in tokens:
+        if not token.strip():
+            continue
+        added, removed, path = _decode(token.lstrip(b"\n")).split("\t", 2)
+        old_path = None
+        if not path:  # a rename: old and new paths follow as their own tokens
+            old_path, path = _decode(next(tokens)), _decode(next(tokens))
+        yield FileChange(
+            path=path,
+            added=None if added == "-" else int(added),
+            removed=None if removed == "-" else int(removed),
+            old_path=old_path,
+        )

@@ -1,0 +1,93 @@
+"""Settings: one object, built from `NAVBOT_*` environment variables and CLI flags.
+
+Nothing here runs at import time; factories call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from navbot.errors import ConfigError
+
+#: Directory names that hold vendored or generated code; users never want them indexed.
+DEFAULT_SKIP_DIRS = (
+    "node_modules",
+    "vendor",
+    "third_party",
+    "dist",
+    "build",
+    ".git",
+    "__pycache__",
+    ".tox",
+    ".venv",
+    "venv",
+    "site-packages",
+)
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("navbot", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob navbot has. Environment: `NAVBOT_<FIELD>`; lists are JSON or comma-separated."""
+
+    model_config = SettingsConfigDict(env_prefix="NAVBOT_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data directory.")
+    max_file_bytes: int = Field(1_000_000, gt=0, description="Larger files are skipped.")
+    ignore: list[str] = Field(
+        default_factory=list, description="Extra glob patterns of paths to skip."
+    )
+    skip_dirs: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIP_DIRS))
+    history_max_commits: int = Field(
+        20_000,
+        ge=0,
+        description="How many commits before the indexed one feed the history graph.",
+    )
+    cochange_max_files: int = Field(
+        50, gt=1, description="Commits touching more files are ignored for co-change."
+    )
+    parse_workers: int = Field(2, ge=1, description="Processes that parse files.")
+    lock_timeout_s: float = Field(0.0, ge=0, description="How long to wait for a repo lock.")
+
+    @field_validator("ignore", "skip_dirs", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def repo_dir(self, repo_key: str) -> Path:
+        """The folder holding one repository's index."""
+        return self.home / "repos" / repo_key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment, then apply non-None CLI overrides."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def repo_key_for_path(path: Path, name: str | None = None) -> str:
+    """A stable, filesystem-safe folder name for a local repository path."""
+    resolved = path.resolve()
+    base = name or resolved.name
+    if base in {"repo", ".git", "repo.git"}:
+        base = resolved.parent.name
+    base = re.sub(r"[^A-Za-z0-9._+-]+", "_", base.removesuffix(".git")) or "repo"
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    return f"{base}-{digest}"

@@ -1,0 +1,1 @@
+"""The GitHub App's webhook receiver: verify, deduplicate, enqueue (later issue)."""
