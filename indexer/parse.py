@@ -263,7 +263,7 @@ class _Extractor:
 
 _WRAPPERS = frozenset({"decorated_definition", "export_statement", "template_declaration"})
 _ATTRIBUTES = frozenset({"attribute_item"})  # Rust `#[derive(..)]` between docs and item
-_BODIES = frozenset({"body_statement"})  # Ruby; Python's comment above a body is no doc
+_BODIES = frozenset({"body_statement"})  # Ruby keeps a comment above a first statement outside
 
 
 def _last_identifier(text: str) -> str:

@@ -31,37 +31,35 @@
     . name: (identifier) @name .
     value: (expression_list . (func_literal) .)) @definition.function)
 
-; Types. `type T struct {...}` alone is one definition from `type` on (for its signature);
-; each type of a `type (...)` group is its own definition.
+; Types. `type T struct {...}` is one definition from `type` on (for its signature and
+; comment); each type of a `type (...)` group is its own definition.
 ((type_declaration
-   . (type_spec name: (type_identifier) @name type: (struct_type)) .) @definition.struct)
+   (type_spec name: (type_identifier) @name type: (struct_type))) @definition.struct
+  (#not-match? @definition.struct "^type[ \t]*\\("))
 ((type_declaration
-   . (type_spec name: (type_identifier) @name type: (interface_type)) .) @definition.interface)
+   (type_spec name: (type_identifier) @name type: (interface_type))) @definition.interface
+  (#not-match? @definition.interface "^type[ \t]*\\("))
 ((type_declaration
-   . (type_spec
-       name: (type_identifier) @name
-       type: (_) @_type) .) @definition.type
+   (type_spec name: (type_identifier) @name type: (_) @_type)) @definition.type
+  (#not-match? @definition.type "^type[ \t]*\\(")
   (#not-match? @_type "^(struct|interface)[ \t\n{]"))
 ((type_declaration
-   . (type_alias name: (type_identifier) @name) .) @definition.type)
+   (type_alias name: (type_identifier) @name)) @definition.type
+  (#not-match? @definition.type "^type[ \t]*\\("))
 
-([(type_declaration
-    (type_spec name: (type_identifier) @name type: (struct_type)) @definition.struct . (_))
-  (type_declaration
-    (_) . (type_spec name: (type_identifier) @name type: (struct_type)) @definition.struct)])
-([(type_declaration
-    (type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface . (_))
-  (type_declaration
-    (_) . (type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface)])
-([(type_declaration
-    (type_spec name: (type_identifier) @name type: (_) @_type) @definition.type . (_))
-  (type_declaration
-    (_) . (type_spec name: (type_identifier) @name type: (_) @_type) @definition.type)]
+((type_declaration
+   (type_spec name: (type_identifier) @name type: (struct_type)) @definition.struct) @_group
+  (#match? @_group "^type[ \t]*\\("))
+((type_declaration
+   (type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface) @_group
+  (#match? @_group "^type[ \t]*\\("))
+((type_declaration
+   (type_spec name: (type_identifier) @name type: (_) @_type) @definition.type) @_group
+  (#match? @_group "^type[ \t]*\\(")
   (#not-match? @_type "^(struct|interface)[ \t\n{]"))
-([(type_declaration
-    (type_alias name: (type_identifier) @name) @definition.type . (_))
-  (type_declaration
-    (_) . (type_alias name: (type_identifier) @name) @definition.type)])
+((type_declaration
+   (type_alias name: (type_identifier) @name) @definition.type) @_group
+  (#match? @_group "^type[ \t]*\\("))
 
 ; --- inheritance ---------------------------------------------------------------
 ; Embedded struct fields and embedded interfaces: `type S struct { Base; *pkg.Other }`.
