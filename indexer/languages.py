@@ -63,5 +63,14 @@ def query(language: str) -> Query:
     """The compiled tags query from `queries/<language>.scm`."""
     from tree_sitter import Query
 
+    return Query(grammar(language), query_source(language))
+
+
+def query_source(language: str) -> str:
+    """The text of `queries/<language>.scm`, after the files its `; inherits:` line names."""
     source = resources.files("indexer").joinpath("queries", f"{language}.scm").read_text()
-    return Query(grammar(language), source)
+    first = source.split("\n", 1)[0]
+    if not first.startswith("; inherits:"):
+        return source
+    parents = [name.strip() for name in first.removeprefix("; inherits:").split(",")]
+    return "\n".join([*(query_source(name) for name in parents), source])
