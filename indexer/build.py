@@ -171,19 +171,17 @@ class Indexer:
         mark = time.perf_counter()
         failed = [{"path": p, "reason": f.error} for p, f in sorted(facts.items()) if f.error]
         counts = graph.counts()
+        snapshot_id = store.write_snapshot(graph, facts, skipped, records)
+        timings["write"] = time.perf_counter() - mark
         elapsed = time.perf_counter() - started
-        manifest = {
+        store.commit({
             "repo": store.root.name, "source": str(repo.path.resolve()), "commit": sha,
             "settings": self.fingerprint(), "counts": counts, "failed_files": failed,
             "skipped_files": len(skipped), "incremental": previous is not None,
             "reparsed_files": reparsed, "new_commits": len(fresh),
             "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        store.save(manifest | {"timings": timings, "seconds": elapsed}, graph, facts, skipped,
-                   records)
-        timings["write"] = time.perf_counter() - mark
-        elapsed = time.perf_counter() - started
-        store.update_manifest({"timings": timings, "seconds": elapsed})
+            "timings": timings, "seconds": elapsed,
+        }, snapshot_id)
         return IndexResult(
             repo=store.root.name, path=str(repo.path), commit=sha,
             incremental=previous is not None, counts=counts, seconds=elapsed, timings=timings,

@@ -83,8 +83,7 @@ class _Extractor:
         if not self.facts.doc:
             first = root.named_children[0] if root.named_child_count else None
             if first is not None and "comment" in first.type:
-                text = _COMMENT_MARKS.sub("", _text(self.source, first))
-                self.facts.doc = _SPACES.sub(" ", text).strip()[:MAX_DOC]
+                self.facts.doc = _clean_comment(_text(self.source, first))
 
     def _collect(self, caps: dict[str, list[Node]]) -> None:
         name_nodes = caps.get("name")
@@ -257,8 +256,7 @@ class _Extractor:
             sibling = sibling.prev_named_sibling
         if not parts:
             return ""
-        text = _COMMENT_MARKS.sub("", "\n".join(reversed(parts)))
-        return _SPACES.sub(" ", text).strip()[:MAX_DOC]
+        return _clean_comment("\n".join(reversed(parts)))
 
 
 _WRAPPERS = frozenset({"decorated_definition", "export_statement", "template_declaration"})
@@ -271,6 +269,11 @@ def _last_identifier(text: str) -> str:
     text = re.sub(r"[<\[].*$", "", text.strip().lstrip("*&(").rstrip(")"))
     parts = re.split(r"[\s.:*&]+", text)
     return next((p for p in reversed(parts) if p and p != "mut"), text)
+
+
+def _clean_comment(raw: str) -> str:
+    """Comment text without its markers, on one line, at most MAX_DOC characters."""
+    return _SPACES.sub(" ", _COMMENT_MARKS.sub("", raw)).strip()[:MAX_DOC]
 
 
 def _clean_docstring(raw: str) -> str:

@@ -119,10 +119,6 @@ class IndexStore:
         _write_json(temporary, manifest)
         os.replace(temporary, self.manifest_path)
 
-    def update_manifest(self, changes: Mapping[str, Any]) -> None:
-        """Merge `changes` into the current manifest (atomically)."""
-        self._replace_manifest({**self.manifest(), **changes})
-
     def _snapshot(self, manifest: Mapping[str, Any]) -> Path:
         return self.root / "snapshots" / str(manifest["snapshot"])
 
@@ -144,9 +140,10 @@ class IndexStore:
             history={r[0]: _record_from_json(r) for r in history_data["commits"]},
         )
 
-    def save(self, manifest: dict[str, Any], graph: GraphData, facts: Mapping[str, FileFacts],
-             skipped: Mapping[str, tuple[str, str]], history: list[CommitRecord]) -> None:
-        """Write a new snapshot and switch the manifest to it, atomically."""
+    def write_snapshot(self, graph: GraphData, facts: Mapping[str, FileFacts],
+                       skipped: Mapping[str, tuple[str, str]], history: list[CommitRecord]
+                       ) -> str:
+        """Write a complete new snapshot, not yet current; return its id for `commit`."""
         snapshot_id = uuid.uuid4().hex[:12]
         snapshots = self.root / "snapshots"
         temporary = snapshots / f"{snapshot_id}.tmp"
@@ -164,6 +161,10 @@ class IndexStore:
             "schema": SCHEMA_VERSION, "commits": [_record_to_json(r) for r in history],
         })
         os.replace(temporary, snapshots / snapshot_id)
+        return snapshot_id
+
+    def commit(self, manifest: Mapping[str, Any], snapshot_id: str) -> None:
+        """Make `snapshot_id` current by replacing the manifest atomically; drop the old one."""
         previous = self._snapshot(_read_json(self.manifest_path)) if self.exists() else None
         self._replace_manifest({**manifest, "schema": SCHEMA_VERSION, "snapshot": snapshot_id})
         if previous is not None and previous.name != snapshot_id:
