@@ -49,6 +49,7 @@ class IndexResult:
     reparsed: int
     new_commits: int
     graph: GraphData = field(repr=False)
+    facts: dict[str, FileFacts] = field(repr=False, default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The `navbot index --json` object."""
@@ -186,6 +187,7 @@ class Indexer:
             repo=store.root.name, path=str(repo.path), commit=sha,
             incremental=previous is not None, counts=counts, seconds=elapsed, timings=timings,
             failed_files=failed, reparsed=reparsed, new_commits=len(fresh), graph=graph,
+            facts=facts,
         )
 
     def _collect_facts(self, repo: GitRepo, sha: str, previous: IndexState | None

@@ -37,8 +37,10 @@ class SkipRules:
         return f"{sorted(self.skip_dirs)}|{list(self.ignore)}|{self.max_bytes}"
 
 
-def skip_reason_for_path(path: str, size: int, rules: SkipRules) -> str | None:
-    """Why `path` is skipped before reading it, or None to read it."""
+def skip_reason_for_path(path: str, size: int | None, rules: SkipRules) -> str | None:
+    """Why `path` is skipped before reading it, or None to read it (size None: blob absent)."""
+    if size is None:
+        return "blob absent from the repository (partial clone?)"
     parts = PurePosixPath(path).parts
     for part in parts[:-1]:
         if part in rules.skip_dirs:

@@ -18,6 +18,11 @@ from navbot.errors import RepositoryError, UnknownCommitError
 _LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B%x1f"
 _MODE_SYMLINK = "120000"
 _MODE_SUBMODULE = "160000"
+_LOG_BATCH = 2000  # commits per `git log`; a batch with an absent blob is bisected
+
+
+class _AbsentObject(RepositoryError):
+    """git needed a blob the repository does not have."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class TreeEntry:
 
     path: str
     blob: str
-    size: int
+    size: int | None  # None: the object is absent (a partial clone or a trimmed mirror)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,10 @@ class GitRepo:
             raise UnknownCommitError(f"{self.path}: unknown commit {rev!r}")
         return _decode(result.stdout).strip()
 
+    def commit_time(self, commit: str) -> int:
+        """The committer timestamp of `commit`, in seconds since the epoch."""
+        return int(_decode(self._run(["show", "-s", "--format=%ct", commit]).stdout).strip())
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether `ancestor` is reachable from `descendant`."""
         result = self._run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)
@@ -117,7 +126,10 @@ class GitRepo:
             mode, kind, blob, size = meta.split()
             if kind != b"blob" or mode.decode() in (_MODE_SYMLINK, _MODE_SUBMODULE):
                 continue
-            entries.append(TreeEntry(_decode(raw_path), blob.decode(), int(size)))
+            # ls-tree prints "BAD" instead of a size when the blob is not in the repository.
+            known = size.isdigit()
+            entries.append(TreeEntry(_decode(raw_path), blob.decode(),
+                                     int(size) if known else None))
         return entries
 
     def read_blobs(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -151,14 +163,38 @@ class GitRepo:
         Merge commits come without changes: diffing them against a parent would count a
         whole branch again.
         """
+        records: list[CommitRecord] = []
+        for start in range(0, len(shas), _LOG_BATCH):
+            records.extend(self._read_commit_batch(shas[start:start + _LOG_BATCH]))
+        return records
+
+    def _read_commit_batch(self, shas: list[str]) -> list[CommitRecord]:
+        try:
+            return parse_log(self._log(shas, ["--numstat", "-M"]))
+        except _AbsentObject:
+            # Line counts need blob contents, and some are absent (a partial clone or a
+            # trimmed mirror): narrow down to the commits concerned and take only their paths.
+            if len(shas) == 1:
+                return parse_log(self._log(shas, ["--name-only", "--no-renames"]),
+                                 counts=False)
+            middle = len(shas) // 2
+            return (self._read_commit_batch(shas[:middle])
+                    + self._read_commit_batch(shas[middle:]))
+
+    def _log(self, shas: list[str], diff_options: list[str]) -> bytes:
         if not shas:
-            return []
-        out = self._run(
-            ["log", "--no-walk=unsorted", "--stdin", "-z", "--numstat", "-M",
-             "--no-color", f"--format={_LOG_FORMAT}"],
-            stdin="\n".join(shas).encode(),
-        ).stdout
-        return parse_log(out)
+            return b""
+        result = self._run(
+            ["log", "--no-walk=unsorted", "--stdin", "-z", *diff_options, "--no-color",
+             f"--format={_LOG_FORMAT}"],
+            stdin="\n".join(shas).encode(), check=False,
+        )
+        error = _decode(result.stderr).strip()
+        if result.returncode != 0 and "unable to read" in error:
+            raise _AbsentObject(error)
+        if result.returncode != 0:
+            raise RepositoryError(f"git log failed: {error}")
+        return result.stdout
 
 
 def _read_batch_object(stream: IO[bytes], blob: str) -> bytes:
@@ -171,8 +207,9 @@ def _read_batch_object(stream: IO[bytes], blob: str) -> bytes:
     return data
 
 
-def parse_log(out: bytes) -> list[CommitRecord]:
-    """Parse `git log -z --numstat` output written with :data:`_LOG_FORMAT`."""
+def parse_log(out: bytes, counts: bool = True) -> list[CommitRecord]:
+    """Parse `git log -z --numstat` (or, without `counts`, `--name-only`) output written
+    with :data:`_LOG_FORMAT`."""
     records = []
     for chunk in out.split(b"\x1e")[1:]:
         head, _, tail = chunk.partition(b"\x1f\x00")
@@ -186,10 +223,17 @@ def parse_log(out: bytes) -> list[CommitRecord]:
                 author_email=email.lower(),
                 timestamp=int(stamp or 0),
                 message=message.strip(),
-                changes=tuple(_parse_numstat(tail.lstrip(b"\n"))),
+                changes=tuple(_parse_numstat(tail.lstrip(b"\n")) if counts
+                              else _parse_names(tail.lstrip(b"\n"))),
             )
         )
     return records
+
+
+def _parse_names(raw: bytes) -> Iterator[FileChange]:
+    for token in raw.split(b"\0"):
+        if token.strip():
+            yield FileChange(path=_decode(token.lstrip(b"\n")), added=None, removed=None)
 
 
 def _parse_numstat(raw: bytes) -> Iterator[FileChange]:

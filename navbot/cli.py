@@ -18,6 +18,8 @@ from navbot import __version__
 from navbot.config import Settings, load_settings
 from navbot.errors import Interrupted, NavbotError
 
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in navbot, not bad input
+
 
 class NavbotGroup(click.Group):
     """A click group that turns navbot errors and Ctrl-C into clean messages."""
@@ -30,13 +32,21 @@ class NavbotGroup(click.Group):
             error: NavbotError = Interrupted("interrupted; the previous index is left intact")
         except NavbotError as exc:
             error = exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors and exits: click prints and exits as usual
+        except Exception as exc:  # the outermost layer: a bug still gets a clean message
+            if (ctx.obj or {}).get("debug"):
+                raise
+            click.echo(f"navbot: internal error: {type(exc).__name__}: {exc} (this is a bug; "
+                       "rerun with --debug for the traceback)", err=True)
+            ctx.exit(INTERNAL_ERROR_EXIT)
         click.echo(f"navbot: error: {error}", err=True)
         ctx.exit(error.exit_code)
 
 
 def _settings(ctx: click.Context, **overrides: object) -> Settings:
     base: dict[str, object] = ctx.obj or {}
-    return load_settings(**base, **overrides)
+    return load_settings(home=base.get("home"), **overrides)
 
 
 class _ProgressBar:
@@ -65,10 +75,11 @@ class _ProgressBar:
 @click.group(cls=NavbotGroup)
 @click.version_option(__version__, prog_name="navbot")
 @click.option("--home", type=click.Path(path_type=Path), help="Data directory (NAVBOT_HOME).")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None) -> None:
+def main(ctx: click.Context, home: Path | None, debug: bool) -> None:
     """navbot: point maintainers at the code that matters for an issue."""
-    ctx.obj = {"home": home}
+    ctx.obj = {"home": home, "debug": debug}
 
 
 @main.command()
@@ -138,3 +149,110 @@ def show(ctx: click.Context, path: Path, target: str, as_json: bool) -> None:
     store = Indexer(_settings(ctx)).store_for(GitRepo(path))
     info = describe(store.load_graph().to_networkx(), target)
     click.echo(json.dumps(info, indent=1) if as_json else _format_description(info))
+
+
+def _format_localization(found: dict[str, Any], threshold: float, commit: str) -> str:
+    posts = found["confidence"] >= threshold and found["files"]
+    verdict = "would post" if posts else "would stay silent"
+    lines = [f"confidence {found['confidence']:.2f} (threshold {threshold:.2f}): {verdict}; "
+             f"index at {commit[:12]}", "", "files:"]
+    for rank, item in enumerate(found["files"], start=1):
+        lines.append(f"  {rank}. {item['path']}")
+        lines.extend(f"       - {why}" for why in item["evidence"])
+    lines.append("symbols:")
+    for item in found["symbols"]:
+        lines.append(f"  {item['path']}::{item['name']}  lines "
+                     f"{item['lines'][0]}-{item['lines'][1]}")
+        lines.extend(f"       - {why}" for why in item["evidence"])
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("issue", required=False)
+@click.option("--issue-file", type=click.File("r"),
+              help="Read the issue's title and body from a file ('-' for stdin).")
+@click.option("--commit", help="Answer at this commit (indexing it if needed).")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
+        commit: str | None, limit: int, as_json: bool) -> None:
+    """Find the files and symbols an ISSUE's text is about, in PATH (indexed first if needed)."""
+    from retrieval.locate import locate
+    from retrieval.params import default_params
+    from retrieval.searcher import open_search
+
+    text = issue_file.read() if issue_file is not None else issue
+    if not text or not text.strip():
+        raise click.UsageError("give the issue's text as an argument or with --issue-file")
+    settings = _settings(ctx)
+    progress = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    try:
+        search, manifest = open_search(settings, path, commit, progress)
+    finally:
+        progress.close()
+    threshold = _threshold(settings)
+    found = locate(search, text, default_params(), limit=limit).to_json()
+    found["index_commit"] = manifest["commit"]
+    found["threshold"] = threshold
+    found["would_post"] = bool(found["files"]) and found["confidence"] >= threshold
+    click.echo(json.dumps(found, indent=1) if as_json
+               else _format_localization(found, threshold, manifest["commit"]))
+
+
+def _threshold(settings: Settings) -> float:
+    from retrieval.params import default_params
+
+    if settings.post_threshold is not None:
+        return settings.post_threshold
+    return default_params().post_threshold
+
+
+@main.command("eval")
+@click.argument("data", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--repos", "repos_dir", required=True,
+              type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Directory of clones or mirrors, as owner+name or owner/name.")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N instances.")
+@click.option("--repo", help="Only instances of this owner/name.")
+@click.option("--instances", "instance_ids", multiple=True,
+              help="Only these instance ids (comma-separated or repeated).")
+@click.option("--no-llm", is_flag=True,
+              help="Localize without an LLM (the only mode until an LLM is configured).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write instances.csv and signals.jsonl (row by row) and results.json here.")
+@click.pass_context
+def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | None,
+                 repo: str | None, instance_ids: tuple[str, ...], no_llm: bool, as_json: bool,
+                 out_dir: Path | None) -> None:
+    """Measure localization on DATA (JSONL issues with gold files) beside a BM25 baseline."""
+    from navbot.evaluation.data import load_dataset, select
+    from navbot.evaluation.progress import EvalProgress
+    from navbot.evaluation.report import CsvLog, SignalLog, markdown, summary
+    from navbot.evaluation.runner import EvalRun
+    from retrieval.params import default_params
+
+    settings = _settings(ctx)
+    dataset = load_dataset(data)
+    ids = [i.strip() for chunk in instance_ids for i in chunk.split(",") if i.strip()]
+    chosen = select(dataset.instances, repo=repo, ids=ids or None, limit=limit)
+    if not chosen:
+        reasons = "".join(f"\n  {s.instance_id}: {s.reason}" for s in dataset.skipped[:5])
+        raise click.UsageError(f"no usable instances match in {data}{reasons}")
+    logs: list[CsvLog | SignalLog] = [] if out_dir is None else [
+        CsvLog(out_dir / "instances.csv"), SignalLog(out_dir / "signals.jsonl")]
+    progress = EvalProgress(len(chosen), bar=sys.stderr.isatty(), logs=logs)
+    run = EvalRun(settings, repos_dir, default_params(), _threshold(settings), progress)
+    try:
+        report = run.run(chosen, dataset.skipped)
+    finally:
+        progress.close()
+    result = summary(report)
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    click.echo(json.dumps(result) if as_json else markdown(result))
+    if report.interrupted:
+        raise Interrupted(f"interrupted after {len(report.records)} instances; "
+                          "the results above are partial")

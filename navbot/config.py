@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     )
     parse_workers: int = Field(2, ge=1, description="Processes that parse files.")
     lock_timeout_s: float = Field(0.0, ge=0, description="How long to wait for a repo lock.")
+    post_threshold: float | None = Field(
+        None, ge=0, le=1,
+        description="Confidence needed to post files; unset means the fitted default.",
+    )
 
     @field_validator("ignore", "skip_dirs", mode="before")
     @classmethod

@@ -39,6 +39,12 @@ class TargetNotFoundError(NavbotError):
     """`navbot show` was asked about a file or symbol the index does not hold."""
 
 
+class EvalDataError(NavbotError):
+    """An evaluation data file cannot be read at all."""
+
+    exit_code = 2
+
+
 class Interrupted(NavbotError):
     """The user interrupted a run; whatever was stored before is left intact."""
 

@@ -135,3 +135,19 @@ def test_invalid_setting_is_reported(runner: CliRunner, history_repo,
     result = runner.invoke(main, ["index", str(repo.path)])
     assert result.exit_code == 2
     assert "invalid settings: max_file_bytes" in result.output
+
+
+def test_an_internal_error_is_one_line_unless_debugging(runner: CliRunner, history_repo,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = history_repo
+
+    def broken(*args, **kwargs):
+        raise ValueError("something navbot did not expect")
+
+    monkeypatch.setattr(indexer.build.Indexer, "index", broken)
+    result = runner.invoke(main, ["index", str(repo.path)])
+    assert result.exit_code == 70
+    assert "navbot: internal error: ValueError: something navbot did not expect" in result.output
+    assert "Traceback" not in result.output
+    debug = runner.invoke(main, ["--debug", "index", str(repo.path)])
+    assert isinstance(debug.exception, ValueError)

@@ -8,6 +8,7 @@ import networkx as nx
 import pytest
 
 from indexer.build import Indexer
+from indexer.gitrepo import GitRepo
 from navbot.config import Settings
 from tests.gitfixture import GitFixture
 
@@ -129,3 +130,26 @@ def test_bare_mirror_is_indexed_without_a_work_tree(settings: Settings, history_
     result = Indexer(settings).index(bare)
     assert result.commit == shas[-1]
     assert result.counts["file"] == 5
+
+
+def test_absent_blobs_are_skipped_and_history_keeps_their_commits(settings: Settings,
+                                                                  tmp_path: Path) -> None:
+    # A partial clone or a trimmed mirror lists blobs it does not have: ls-tree prints
+    # "BAD" for their size and `git log --numstat` cannot count their lines.
+    repo = GitFixture(tmp_path / "trimmed")
+    repo.commit("Add code", {"pkg/code.py": "def f():\n    return 1\n"})
+    big = repo.commit("Add data", {"pkg/data.txt": "0123456789\n" * 50})
+    repo.commit("Change code", {"pkg/code.py": "def f():\n    return 2\n"})
+    blob = repo.git("rev-parse", f"{big}:pkg/data.txt")
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+
+    result = Indexer(settings).index(repo.path)
+    state = Indexer(settings).store_for(GitRepo(repo.path)).load_state()
+    assert state.skipped["pkg/data.txt"][1].startswith("blob absent from the repository")
+    assert set(state.facts) == {"pkg/code.py"}
+    assert len(state.history) == 3 and result.counts["commit"] == 3
+    # The commit with the absent blob keeps its paths, without line counts; the others
+    # (in the same batch) keep theirs.
+    assert [(c.path, c.added) for c in state.history[big].changes] == [("pkg/data.txt", None)]
+    newest = state.history[repo.git("rev-parse", "HEAD")]
+    assert [(c.path, c.added, c.removed) for c in newest.changes] == [("pkg/code.py", 1, 1)]

@@ -1,0 +1,170 @@
+"""Fit retrieval parameters on the shared eval set: fusion weights, confidence, threshold.
+
+Input is the `signals.jsonl` that `navbot eval --out DIR` writes (per-signal file ranks for
+every instance), so fitting replays `retrieval.locate.fuse` and `confidence_features` exactly
+without re-indexing. Only `../shared/eval/` may be used; nothing is fitted per instance.
+
+    python benchmarks/fit_params.py OUT/signals.jsonl [--write retrieval/params.json]
+
+1. Fusion: grid search over the weights, maximizing mean MRR of the fused file ranking.
+2. Confidence: logistic regression of "a gold file is in the top 3" on the features.
+3. Threshold: the lowest one whose posts reach the target precision, so coverage is highest.
+
+It also reports leave-one-repository-out figures: everything refitted without a repository,
+then measured on it, so the in-sample numbers can be read against out-of-sample ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from retrieval.locate import LISTED_FILES, confidence, confidence_features, fuse
+from retrieval.params import Params, load_params
+
+GRID = {
+    "file_lexical": (0.5, 1.0, 1.5),
+    "symbol_lexical": (0.5, 1.0, 1.5, 2.0),
+    "mention": (0.5, 1.0, 2.0, 3.0),
+    "test_file_factor": (0.25, 0.5, 1.0),
+    "rrf_k": (5.0, 10.0, 30.0, 60.0),
+}
+TARGET_PRECISION = 0.9  # a wrong comment costs more than none
+L2 = 0.01
+
+
+def _ranked(row: dict[str, Any], params: Params) -> tuple[list[str], dict[str, float]]:
+    fused = fuse(row["signals"], params)
+    return sorted(fused, key=lambda p: (-fused[p], p)), fused
+
+
+def _mrr(rows: list[dict[str, Any]], params: Params) -> float:
+    total = 0.0
+    for row in rows:
+        ranked, _ = _ranked(row, params)
+        positions = [ranked.index(g) + 1 for g in row["gold_files"] if g in ranked]
+        total += 1.0 / min(positions) if positions else 0.0
+    return total / len(rows)
+
+
+def fit_fusion(rows: list[dict[str, Any]], base: Params) -> tuple[dict[str, float], float]:
+    """The grid point with the best mean MRR (first one on ties, so the result is stable)."""
+    best: tuple[float, dict[str, float]] = (-1.0, base.fusion)
+    for values in itertools.product(*GRID.values()):
+        fusion = dict(zip(GRID, values, strict=True))
+        score = _mrr(rows, Params(base.version, fusion, base.confidence, base.post_threshold))
+        if score > best[0] + 1e-12:
+            best = (score, fusion)
+    return best[1], best[0]
+
+
+def _examples(rows: list[dict[str, Any]], params: Params
+              ) -> tuple[list[dict[str, float]], list[int]]:
+    features, labels = [], []
+    for row in rows:
+        ranked, fused = _ranked(row, params)
+        specific = round(row["features"]["specificity"] * 3)
+        features.append(confidence_features(ranked, fused, row["signals"], specific))
+        labels.append(int(any(g in ranked[:LISTED_FILES] for g in row["gold_files"])))
+    return features, labels
+
+
+def fit_logistic(features: list[dict[str, float]], labels: list[int], steps: int = 5000,
+                 rate: float = 0.5) -> dict[str, float]:
+    """Coefficients of a logistic model by gradient descent with a little L2."""
+    names = list(features[0])
+    weights = dict.fromkeys(["bias", *names], 0.0)
+    n = len(labels)
+    for _ in range(steps):
+        gradient = dict.fromkeys(weights, 0.0)
+        for x, y in zip(features, labels, strict=True):
+            z = weights["bias"] + sum(weights[k] * x[k] for k in names)
+            error = 1.0 / (1.0 + math.exp(-z)) - y
+            gradient["bias"] += error
+            for k in names:
+                gradient[k] += error * x[k]
+        for k in weights:
+            penalty = 0.0 if k == "bias" else L2 * weights[k]
+            weights[k] -= rate * (gradient[k] / n + penalty)
+    return {k: round(v, 4) for k, v in weights.items()}
+
+
+def choose_threshold(scores: list[float], labels: list[int]) -> float:
+    """The lowest threshold (step 0.05) whose posts reach TARGET_PRECISION."""
+    for step in range(20):
+        threshold = step / 20
+        posted = [y for s, y in zip(scores, labels, strict=True) if s >= threshold]
+        if posted and sum(posted) / len(posted) >= TARGET_PRECISION:
+            return threshold
+    return 0.95
+
+
+def fit(rows: list[dict[str, Any]], base: Params) -> Params:
+    """Fusion, then confidence on the fitted fusion, then the threshold."""
+    fusion, _ = fit_fusion(rows, base)
+    features, labels = _examples(rows, Params(base.version, fusion, base.confidence, 0.5))
+    coefficients = fit_logistic(features, labels)
+    fitted = Params(base.version, fusion, coefficients, 0.5)
+    threshold = choose_threshold([confidence(x, fitted) for x in features], labels)
+    return Params(base.version, fusion, coefficients, threshold)
+
+
+def held_out(rows: list[dict[str, Any]], base: Params) -> dict[str, Any]:
+    """Leave-one-repository-out MRR, top-3 hit rate, coverage and precision."""
+    mrr_total, hits, posts, right = 0.0, 0, 0, 0
+    for repo in sorted({row["repo"] for row in rows}):
+        test = [row for row in rows if row["repo"] == repo]
+        params = fit([row for row in rows if row["repo"] != repo], base)
+        mrr_total += _mrr(test, params) * len(test)
+        features, labels = _examples(test, params)
+        hits += sum(labels)
+        for x, y in zip(features, labels, strict=True):
+            if confidence(x, params) >= params.post_threshold:
+                posts, right = posts + 1, right + y
+    return {"mrr": round(mrr_total / len(rows), 4), "top3_hit_rate": round(hits / len(rows), 4),
+            "coverage": round(posts / len(rows), 4),
+            "precision": round(right / posts, 4) if posts else None}
+
+
+def main() -> None:
+    """Fit, print a summary, and optionally write the parameters file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("signals", type=Path)
+    parser.add_argument("--write", type=Path, help="Write the fitted parameters here.")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in args.signals.read_text().splitlines() if line]
+    base = load_params()
+    fitted = fit(rows, base)
+    features, labels = _examples(rows, fitted)
+    scores = [confidence(x, fitted) for x in features]
+    posted = [y for s, y in zip(scores, labels, strict=True) if s >= fitted.post_threshold]
+    summary = {
+        "instances": len(rows), "mrr_before": round(_mrr(rows, base), 4),
+        "mrr_after": round(_mrr(rows, fitted), 4),
+        "top3_hit_rate": round(sum(labels) / len(labels), 4),
+        "threshold": fitted.post_threshold, "coverage": round(len(posted) / len(rows), 4),
+        "precision": round(sum(posted) / len(posted), 4) if posted else None,
+        "leave_one_repo_out": held_out(rows, base),
+    }
+    fusion, coefficients, threshold = fitted.fusion, fitted.confidence, fitted.post_threshold
+    print(json.dumps({"fusion": fusion, "confidence": coefficients, **summary}, indent=1))
+    if args.write:
+        digest = hashlib.sha256(args.signals.read_bytes()).hexdigest()[:12]
+        args.write.write_text(json.dumps({
+            "version": base.version + 1,
+            "fitted_by": f"python benchmarks/fit_params.py {args.signals.name} --write "
+                         f"{args.write} (signals sha256 {digest}, "
+                         f"{datetime.now(UTC).date().isoformat()})",
+            "fit": summary, "fusion": fusion, "confidence": coefficients,
+            "post_threshold": threshold,
+        }, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""`navbot eval`: localization measured on real issues, beside a same-run BM25 baseline."""

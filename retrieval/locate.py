@@ -1,0 +1,308 @@
+"""Localization: from an issue's text to ranked files and symbols, with evidence and confidence.
+
+Three signals are fused by weighted reciprocal rank: BM25 over whole files, BM25 over
+symbols (a file counts by its best symbol), and what the issue names outright (paths,
+traceback frames, dotted names and identifiers that resolve to definitions). Every result
+keeps the evidence that put it there. Pure: it works on a built `SearchIndex`, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.resolve import python_module_names
+from retrieval.corpus import Corpus
+from retrieval.lexical import LexicalIndex, top_indices
+from retrieval.params import Params, default_params
+from retrieval.query import IssueQueries, parse_issue
+
+LISTED_FILES = 3  # files a comment lists; confidence is about these
+CANDIDATES = 100
+SPECIFIC_MAX_FILES = 5  # a name defined in more files than this says little
+
+
+@dataclass
+class RankedFile:
+    """A file in the answer, with why it is there."""
+
+    path: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RankedSymbol:
+    """A symbol in the answer, with its line span and why it is there."""
+
+    path: str
+    qualname: str
+    kind: str
+    start_line: int
+    end_line: int
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Localization:
+    """The answer to "where is this issue in the code?"."""
+
+    files: list[RankedFile]
+    symbols: list[RankedSymbol]
+    confidence: float
+    features: dict[str, float]
+    shape: str
+    signals: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def would_post(self, threshold: float) -> bool:
+        """Whether the files section clears the posting gate at `threshold`."""
+        return bool(self.files) and self.confidence >= threshold
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form, for `navbot ask --json` and the eval output."""
+        return {
+            "confidence": round(self.confidence, 4), "shape": self.shape,
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "files": [{"path": f.path, "score": round(f.score, 5), "evidence": f.evidence}
+                      for f in self.files],
+            "symbols": [{"name": s.qualname, "path": s.path, "kind": s.kind,
+                         "lines": [s.start_line, s.end_line], "score": round(s.score, 5),
+                         "evidence": s.evidence} for s in self.symbols],
+        }
+
+
+def is_test_path(path: str) -> bool:
+    """Whether `path` looks like a test file (tests rarely need the fix)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    return (any(p in ("test", "tests", "testing") for p in parts[:-1])
+            or name.startswith("test_") or name.endswith(("_test.py", "_tests.py"))
+            or name == "conftest.py")
+
+
+class SearchIndex:
+    """Lexical indexes and name tables over one repository state."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self.files_lexical = LexicalIndex(corpus.file_tokens)
+        self.symbols_lexical = LexicalIndex(corpus.symbol_tokens)
+        self.file_position = {path: i for i, path in enumerate(corpus.files)}
+        self.by_name: dict[str, list[int]] = defaultdict(list)
+        self.by_qualname: dict[str, list[int]] = defaultdict(list)
+        self.by_file: dict[str, list[int]] = defaultdict(list)
+        for i, symbol in enumerate(corpus.symbols):
+            self.by_name[symbol.name].append(i)
+            self.by_qualname[symbol.qualname].append(i)
+            self.by_file[symbol.path].append(i)
+        self.modules = {name: path for path, name in python_module_names(corpus.files).items()}
+
+    def files_matching(self, written: str) -> list[str]:
+        """Indexed files a path written in an issue refers to (suffix match on components)."""
+        written = written.lstrip("./")
+        if written in self.file_position:
+            return [written]
+        return [p for p in self.corpus.files
+                if p.endswith("/" + written) or written.endswith("/" + p)]
+
+    def innermost_symbol(self, path: str, line: int) -> int | None:
+        """The narrowest definition of `path` that contains `line`."""
+        found = [i for i in self.by_file.get(path, [])
+                 if self.corpus.symbols[i].start_line <= line <= self.corpus.symbols[i].end_line]
+        return min(found, key=lambda i: self.corpus.symbols[i].end_line
+                   - self.corpus.symbols[i].start_line, default=None)
+
+    def resolve_dotted(self, dotted: str) -> list[int]:
+        """Symbols a dotted name refers to: `pkg.mod.Class.meth`, `Class.meth` or `mod.func`."""
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.modules.get(".".join(parts[:cut]))
+            if path is not None:
+                qualname = ".".join(parts[cut:])
+                return [i for i in self.by_file.get(path, [])
+                        if self.corpus.symbols[i].qualname == qualname]
+        for start in range(len(parts) - 1):
+            found = self.by_qualname.get(".".join(parts[start:]), [])
+            if found:
+                return list(found)
+        return []
+
+
+class _Mentions:
+    """What the issue names outright, as scores and evidence per file and symbol."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, float] = defaultdict(float)
+        self.symbols: dict[int, float] = defaultdict(float)
+        self.evidence: dict[str, list[str]] = defaultdict(list)
+        self.symbol_evidence: dict[int, list[str]] = defaultdict(list)
+        self.specific_names = 0
+
+    def add_file(self, path: str, weight: float, why: str) -> None:
+        self.files[path] += weight
+        if why not in self.evidence[path]:
+            self.evidence[path].append(why)
+
+    def add_symbol(self, index: SearchIndex, i: int, weight: float, why: str) -> None:
+        self.symbols[i] += weight
+        if why not in self.symbol_evidence[i]:
+            self.symbol_evidence[i].append(why)
+        self.add_file(index.corpus.symbols[i].path, weight / 2, why)
+
+
+def _collect_mentions(index: SearchIndex, queries: IssueQueries) -> _Mentions:
+    mentions = _Mentions()
+    for written in queries.paths:
+        matches = index.files_matching(written)
+        for path in matches:
+            mentions.add_file(path, 1.0 / len(matches), f"the issue names `{written}`")
+    for frame in queries.frames:
+        matches = index.files_matching(frame.path)
+        for path in matches:
+            symbol = index.innermost_symbol(path, frame.line)
+            where = f"`{path}` line {frame.line}" + (f" in `{frame.function}`"
+                                                     if frame.function else "")
+            if symbol is not None:
+                mentions.add_symbol(index, symbol, 1.0 / len(matches), f"traceback frame {where}")
+    for dotted in queries.dotted:
+        found = index.resolve_dotted(dotted)
+        files = {index.corpus.symbols[i].path for i in found}
+        for i in found:
+            mentions.add_symbol(index, i, 1.0 / max(len(files), 1),
+                                f"the issue names `{dotted}`")
+    for name in queries.identifiers:
+        found = index.by_name.get(name, [])
+        files = {index.corpus.symbols[i].path for i in found}
+        if not found or len(files) > SPECIFIC_MAX_FILES:
+            continue
+        mentions.specific_names += 1
+        for i in found:
+            mentions.add_symbol(index, i, 0.5 / len(files), f"defines `{name}`, named in the issue")
+    return mentions
+
+
+def _ranks(scored: dict[str, float]) -> dict[str, int]:
+    ordered = sorted(scored, key=lambda key: (-scored[key], key))
+    return {key: rank for rank, key in enumerate(ordered, start=1)}
+
+
+def _matched_terms(index: SearchIndex, position: int, tokens: list[str]) -> list[str]:
+    present = set(index.corpus.file_tokens[position])
+    return [t for t in dict.fromkeys(tokens) if t in present][:6]
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def locate(index: SearchIndex, text: str, params: Params | None = None, limit: int = 10
+           ) -> Localization:
+    """Rank the files and symbols `text` (an issue's title and body) is about."""
+    params = params or default_params()
+    queries = parse_issue(text)
+    tokens = queries.tokens
+    corpus = index.corpus
+
+    file_scores = index.files_lexical.scores(tokens)
+    file_lexical = {corpus.files[i]: float(file_scores[i])
+                    for i in top_indices(file_scores, CANDIDATES)}
+    symbol_scores = index.symbols_lexical.scores(tokens)
+    top_symbols = top_indices(symbol_scores, CANDIDATES * 3)
+    best_symbol: dict[str, int] = {}
+    for i in top_symbols:
+        best_symbol.setdefault(corpus.symbols[i].path, i)
+    symbol_lexical = {path: float(symbol_scores[i]) for path, i in best_symbol.items()}
+    mentions = _collect_mentions(index, queries)
+
+    signals = {"file_lexical": _ranks(file_lexical), "symbol_lexical": _ranks(symbol_lexical),
+               "mention": _ranks(dict(mentions.files))}
+    fused = fuse(signals, params)
+    ranked = sorted(fused, key=lambda p: (-fused[p], p))
+
+    files = [RankedFile(path, fused[path], _file_evidence(index, path, mentions, best_symbol,
+                                                          path in file_lexical, tokens))
+             for path in ranked[:limit]]
+    symbols = _rank_symbols(index, top_symbols, mentions, ranked, params, limit)
+    features = confidence_features(ranked, fused, signals, mentions.specific_names)
+    return Localization(files, symbols, confidence(features, params) if files else 0.0,
+                        features, queries.shape, signals)
+
+
+def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
+                   best_symbol: dict[str, int], lexical_hit: bool, tokens: list[str]
+                   ) -> list[str]:
+    evidence = list(mentions.evidence.get(path, []))
+    if path in best_symbol:
+        symbol = index.corpus.symbols[best_symbol[path]]
+        evidence.append(f"best-matching symbol `{symbol.qualname}` "
+                        f"(lines {symbol.start_line}-{symbol.end_line})")
+    if lexical_hit:
+        terms = _matched_terms(index, index.file_position[path], tokens)
+        evidence.append("shares terms with the issue: " + ", ".join(terms))
+    return evidence
+
+
+def _rank_symbols(index: SearchIndex, top_symbols: list[int], mentions: _Mentions,
+                  ranked_files: list[str], params: Params, limit: int) -> list[RankedSymbol]:
+    """Symbols by their own BM25 rank, what the issue names, and their file's fused rank."""
+    k = params.fusion["rrf_k"]
+    file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
+    score: dict[int, float] = defaultdict(float)
+    for rank, i in enumerate(top_symbols, start=1):
+        score[i] += params.fusion["symbol_lexical"] / (k + rank)
+    for i, weight in mentions.symbols.items():
+        score[i] += params.fusion["mention"] * weight / (k + 1)
+    for i in list(score):
+        score[i] += 1.0 / (k + file_rank.get(index.corpus.symbols[i].path, CANDIDATES))
+    symbols = []
+    for i in sorted(score, key=lambda i: (-score[i], i))[:limit]:
+        entry = index.corpus.symbols[i]
+        evidence = list(mentions.symbol_evidence.get(i, []))
+        if file_rank.get(entry.path, CANDIDATES) <= LISTED_FILES:
+            evidence.append(f"in `{entry.path}`, ranked #{file_rank[entry.path]}")
+        symbols.append(RankedSymbol(entry.path, entry.qualname, entry.kind, entry.start_line,
+                                    entry.end_line, score[i], evidence))
+    return symbols
+
+
+def fuse(signals: dict[str, dict[str, int]], params: Params) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of per-signal file ranks, with test files damped."""
+    k = params.fusion["rrf_k"]
+    fused: dict[str, float] = defaultdict(float)
+    for name, ranks in signals.items():
+        weight = params.fusion[name]
+        for path, rank in ranks.items():
+            fused[path] += weight / (k + rank)
+    for path in fused:
+        if is_test_path(path):
+            fused[path] *= params.fusion["test_file_factor"]
+    return fused
+
+
+def confidence_features(ranked: list[str], fused: dict[str, float],
+                        signals: dict[str, dict[str, int]], specific_names: int
+                        ) -> dict[str, float]:
+    """What confidence is built from: how directly the issue names the top file, how far the
+    signals agree on it, its lead over the second, and how many specific names the issue has."""
+    if not ranked:
+        return {"mention": 0.0, "agreement": 0.0, "margin": 0.0, "specificity": 0.0}
+    top = ranked[0]
+    agreeing = sum(1 for ranks in signals.values() if ranks.get(top, 10**9) <= LISTED_FILES)
+    second = fused[ranked[1]] if len(ranked) > 1 else 0.0
+    mention_rank = signals.get("mention", {}).get(top)
+    return {
+        "mention": 1.0 / mention_rank if mention_rank else 0.0,
+        "agreement": agreeing / len(signals),
+        "margin": (fused[top] - second) / fused[top] if fused[top] > 0 else 0.0,
+        "specificity": min(1.0, specific_names / 3),
+    }
+
+
+def confidence(features: dict[str, float], params: Params) -> float:
+    """The probability that a listed file is right: a logistic model over the features."""
+    coefficients = params.confidence
+    return _sigmoid(coefficients["bias"] + sum(
+        coefficients[name] * value for name, value in features.items()))

@@ -1,0 +1,45 @@
+"""Fitted retrieval parameters (fusion weights, confidence model, posting threshold).
+
+They live in the versioned `params.json` beside this module, together with the command that
+fitted them, so a change in any number shows up in review and can be reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from navbot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Params:
+    """Fusion weights, confidence coefficients and the default posting threshold."""
+
+    version: int
+    fusion: dict[str, float]
+    confidence: dict[str, float]
+    post_threshold: float
+
+
+def load_params(path: Path | None = None) -> Params:
+    """Read parameters from `path`, or the packaged `params.json`."""
+    try:
+        text = (path.read_text() if path is not None
+                else resources.files("retrieval").joinpath("params.json").read_text())
+        data = json.loads(text)
+        return Params(version=int(data["version"]), fusion=dict(data["fusion"]),
+                      confidence=dict(data["confidence"]),
+                      post_threshold=float(data["post_threshold"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read retrieval parameters from "
+                          f"{path or 'the packaged params.json'}: {exc}") from None
+
+
+@cache
+def default_params() -> Params:
+    """The packaged parameters, read once per process."""
+    return load_params()

@@ -1,0 +1,92 @@
+"""Turning an issue into queries: an issue is not a query.
+
+From the issue's text this pulls what points at code: file paths, traceback frames,
+dotted names, identifiers (in backticks, code blocks, or shaped like code), and error types.
+Pure functions over strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from retrieval.text import STOPWORDS, tokenize
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
+_PATH = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|pyx|pyi|js|jsx|ts|tsx|go|java|rs|rb|c|h|cc|cpp|hpp"
+    r"|cfg|toml|ini))\b"
+)
+_DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
+_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
+_CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_WORD = re.compile(r"\b[A-Za-z_]\w*\b")
+_ERROR = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Warning))\b")
+# Words shaped like code: snake_case, camelCase/CamelCase with an inner capital, dunder.
+_CODE_SHAPED = re.compile(r"^(?:_*[a-z0-9]+(?:_[a-z0-9]+)+_*|_*[A-Za-z][a-z0-9]*[A-Z]\w*|__\w+__)$")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One traceback frame as written in the issue."""
+
+    path: str
+    line: int
+    function: str | None
+
+
+@dataclass
+class IssueQueries:
+    """What an issue's text says about code, ready for the retrieval signals."""
+
+    text: str
+    tokens: list[str]
+    paths: list[str] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    dotted: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    code: str = ""
+
+    @property
+    def shape(self) -> str:
+        """Rough issue shape: a traceback, code-heavy, or prose."""
+        if self.frames:
+            return "traceback"
+        return "code" if self.code or self.identifiers else "prose"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def parse_issue(text: str) -> IssueQueries:
+    """Extract paths, frames, names, identifiers and errors from an issue's title and body."""
+    frames = [Frame(m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3))
+              for m in _FRAME.finditer(text)]
+    code_parts = _FENCE.findall(text) + _BACKTICKED.findall(text)
+    code = "\n".join(code_parts)
+    without_urls = re.sub(r"https?://\S+", " ", text)
+    paths = _unique([m.group(1) for m in _PATH.finditer(without_urls)]
+                    + [f.path for f in frames])
+    path_like = set(paths)
+    dotted = _unique([d for d in _DOTTED.findall(without_urls)
+                      if d not in path_like and not any(d in p for p in path_like)
+                      and not re.fullmatch(r"\w+\.(?:py|org|com|io|html|txt|rst|md)", d)])
+    identifiers: list[str] = []
+    for word in _WORD.findall(code):
+        identifiers.append(word)
+    for word in _CALLED.findall(without_urls):
+        identifiers.append(word)
+    for word in _WORD.findall(without_urls):
+        if _CODE_SHAPED.match(word):
+            identifiers.append(word)
+    for name in dotted:
+        identifiers.extend(name.split("."))
+    identifiers = _unique([w for w in identifiers
+                           if len(w) > 2 and w.lower() not in STOPWORDS and not w.isdigit()])
+    return IssueQueries(
+        text=text, tokens=tokenize(text), paths=paths, frames=frames, dotted=dotted,
+        identifiers=identifiers, errors=_unique(_ERROR.findall(text)), code=code,
+    )

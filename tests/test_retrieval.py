@@ -1,0 +1,103 @@
+"""Issue parsing, tokenizing and localization with evidence, on the shop fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.build import Indexer
+from indexer.gitrepo import GitRepo
+from navbot.cli import main
+from navbot.config import Settings
+from retrieval.corpus import DocumentCache
+from retrieval.locate import SearchIndex, is_test_path, locate
+from retrieval.query import Frame, parse_issue
+from retrieval.text import split_identifier, tokenize
+from tests.evalfixture import ISSUES, build_eval_repo
+
+
+def test_identifiers_split_into_words() -> None:
+    assert split_identifier("prepare_contentLength") == ("prepare", "content", "length")
+    assert split_identifier("HTTPServerError") == ("http", "server", "error")
+    assert tokenize("Cart.total() uses self.add_item") == [
+        "cart", "total", "uses", "add", "item", "add_item"]
+
+
+def test_parse_issue_finds_code_references() -> None:
+    queries = parse_issue(
+        "Crash in sympy.core.basic.Basic.doit with `evalf_mul`\n"
+        'File "/usr/lib/python3/site-packages/sympy/core/basic.py", line 120, in doit\n'
+        "TypeError: cannot add; see sympy/core/expr.py and https://example.com/a.py\n"
+        "Calling simplify(x) or HTTPAdapter fails.")
+    assert queries.frames == [Frame("/usr/lib/python3/site-packages/sympy/core/basic.py", 120,
+                                    "doit")]
+    assert "sympy/core/expr.py" in queries.paths
+    assert not any("example.com" in p for p in queries.paths)
+    assert "sympy.core.basic.Basic.doit" in queries.dotted
+    assert {"evalf_mul", "simplify", "HTTPAdapter", "Basic"} <= set(queries.identifiers)
+    assert queries.errors == ["TypeError"]
+    assert queries.shape == "traceback"
+    assert parse_issue("Things are slow when there are many rows").shape == "prose"
+
+
+def test_test_paths() -> None:
+    assert is_test_path("tests/test_cart.py") and is_test_path("pkg/conftest.py")
+    assert is_test_path("src/foo_test.py") and not is_test_path("shop/contest.py")
+
+
+@pytest.fixture
+def shop_search(tmp_path: Path, settings: Settings) -> SearchIndex:
+    """Search over the shop fixture at its newest main commit."""
+    path = tmp_path / "shop"
+    build_eval_repo(path)
+    indexed = Indexer(settings).index(path)
+    return SearchIndex(DocumentCache().build(GitRepo(path), indexed.facts))
+
+
+def test_traceback_frame_leads_with_evidence(shop_search: SearchIndex) -> None:
+    found = locate(shop_search, ISSUES["emails"])
+    assert found.files[0].path == "shop/emails.py"
+    assert any("traceback frame `shop/emails.py` line 7 in `send_receipt`" in why
+               for why in found.files[0].evidence)
+    assert (found.symbols[0].qualname, found.symbols[0].start_line) == ("send_receipt", 4)
+    assert found.features["mention"] == 1.0
+
+
+def test_behaviour_words_find_the_symbol(shop_search: SearchIndex) -> None:
+    found = locate(shop_search, ISSUES["stock"])
+    assert found.files[0].path == "shop/inventory.py"
+    assert any(s.qualname == "Stock.reserve" for s in found.symbols[:3])
+    assert any(why.startswith("shares terms with the issue") for why in found.files[0].evidence)
+
+
+def test_nothing_matches_means_no_answer(shop_search: SearchIndex) -> None:
+    found = locate(shop_search, "zzz qqq")
+    assert found.files == [] and found.symbols == [] and found.confidence == 0.0
+    assert not found.would_post(0.0)
+
+
+def test_ask_command(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "shop"
+    shas = build_eval_repo(path)
+    # No index yet: ask indexes HEAD first.
+    text = runner.invoke(main, ["ask", str(path), ISSUES["rounding"]])
+    assert text.exit_code == 0, text.output
+    assert "1. shop/pricing.py" in text.output
+    assert "shop/pricing.py::round_price  lines 9-11" in text.output
+    issue_file = tmp_path / "issue.md"
+    issue_file.write_text(ISSUES["cart"])
+    as_json = runner.invoke(main, ["ask", str(path), "--issue-file", str(issue_file), "--json",
+                                   "--commit", shas["initial"]])
+    found = json.loads(as_json.output)
+    assert found["files"][0]["path"] == "shop/cart.py"
+    assert found["index_commit"] == shas["initial"]
+    assert found["symbols"][0] == {**found["symbols"][0], "name": "Cart.total",
+                                   "path": "shop/cart.py", "lines": [16, 18]}
+    assert set(found) >= {"files", "symbols", "confidence", "would_post", "index_commit"}
+    unknown = runner.invoke(main, ["ask", str(path), "x", "--commit", "nope"])
+    assert unknown.exit_code == 1 and "unknown commit 'nope'" in unknown.output
+    empty = runner.invoke(main, ["ask", str(path), "  "])
+    assert empty.exit_code == 2 and "give the issue's text" in empty.output
