@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -15,6 +16,8 @@ _BINARY_SUFFIXES = frozenset([
     ".npy", ".npz", ".pkl", ".pickle", ".db", ".sqlite", ".bin",
 ])
 _MINIFIED_SUFFIXES = (".min.js", ".min.css", ".min.mjs", "-min.js", ".bundle.js")
+# A library copied in with its version in the name: jquery-3.5.1.js, underscore-1.13.1.js.
+_VERSIONED_COPY = re.compile(r"[-_.]v?\d+(\.\d+)+(\.min)?\.(js|mjs|css)$")
 _MINIFIED_LINE = 1000  # average characters per line above which JS is generated
 
 
@@ -49,6 +52,8 @@ def skip_reason_for_path(path: str, size: int | None, rules: SkipRules) -> str |
         if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(parts[-1], pattern):
             return f"ignored by pattern {pattern!r}"
     lowered = path.lower()
+    if _VERSIONED_COPY.search(lowered):
+        return "vendored copy of a versioned library"
     if lowered.endswith(_MINIFIED_SUFFIXES):
         return "minified"
     if PurePosixPath(lowered).suffix in _BINARY_SUFFIXES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,9 @@ class _ProgressBar:
 
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "parse"
-                                          else "commit", file=sys.stderr, leave=False)
+            unit = {"parse": "file", "embed": "text"}.get(stage, "commit")
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
+                                          leave=False)
         bar.update(done - bar.n)
 
     def close(self) -> None:
@@ -91,21 +93,35 @@ def main(ctx: click.Context, home: Path | None, debug: bool) -> None:
 def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool) -> None:
     """Index the git repository at PATH (a clone or a bare mirror)."""
     from indexer.build import Indexer
+    from indexer.gitrepo import GitRepo
+    from retrieval.persist import save_search
+    from retrieval.searcher import SearchBuilder, embedder_for, search_dir
 
+    settings = _settings(ctx)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
-        result = Indexer(_settings(ctx), progress).index(path, commit=commit, full=full)
+        result = Indexer(settings, progress).index(path, commit=commit, full=full)
+        mark = time.perf_counter()
+        builder = SearchBuilder(settings, GitRepo(path), result.repo, embedder_for(settings),
+                                progress)
+        search, synced = builder.build(result.facts, result.graph)
+        save_search(search, search_dir(settings, result.repo), result.commit)
+        embed_seconds = time.perf_counter() - mark
     finally:
         progress.close()
     summary = result.summary()
+    summary["embedded"] = synced.embedded if synced else 0
+    summary["embed_seconds"] = round(embed_seconds, 3) if synced else 0.0
     if as_json:
         click.echo(json.dumps(summary))
         return
     mode = "incremental" if result.incremental else "full"
+    embedded = (f"; embedded {synced.embedded} new or changed questions "
+                f"({embed_seconds:.1f}s)" if synced else "")
     click.echo(
         f"indexed {path} at {result.commit[:12]} ({mode}, {result.seconds:.1f}s): "
         f"{summary['files']} files, {summary['symbols']} symbols, {summary['commits']} commits, "
-        f"{summary['edges']} edges"
+        f"{summary['edges']} edges{embedded}"
     )
     if result.failed_files:
         click.echo(f"{len(result.failed_files)} files could not be fully parsed "
@@ -156,9 +172,14 @@ def _format_localization(found: dict[str, Any], threshold: float, commit: str) -
     verdict = "would post" if posts else "would stay silent"
     lines = [f"confidence {found['confidence']:.2f} (threshold {threshold:.2f}): {verdict}; "
              f"index at {commit[:12]}", "", "files:"]
+    if found.get("message"):
+        lines.append(f"  ({found['message']})")
     for rank, item in enumerate(found["files"], start=1):
         lines.append(f"  {rank}. {item['path']}")
         lines.extend(f"       - {why}" for why in item["evidence"])
+    if found.get("related"):
+        lines.append("related past fixes (leads to check, not duplicates):")
+        lines.extend(f"  {', '.join(r['issues'])}: {r['change']}" for r in found["related"])
     lines.append("symbols:")
     for item in found["symbols"]:
         lines.append(f"  {item['path']}::{item['name']}  lines "
@@ -197,6 +218,11 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     found["index_commit"] = manifest["commit"]
     found["threshold"] = threshold
     found["would_post"] = bool(found["files"]) and found["confidence"] >= threshold
+    if not search.corpus.files:
+        found["message"] = ("nothing to search: the repository has no files in a supported "
+                            "language")
+    elif not found["files"]:
+        found["message"] = "no file matches the issue"
     click.echo(json.dumps(found, indent=1) if as_json
                else _format_localization(found, threshold, manifest["commit"]))
 

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     parse_workers: int = Field(2, ge=1, description="Processes that parse files.")
     lock_timeout_s: float = Field(0.0, ge=0, description="How long to wait for a repo lock.")
+    embeddings: bool = Field(True, description="Embed synthetic questions for dense search.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="The bundled default, or a local sentence-transformers model directory.",
+    )
+    chroma_url: str | None = Field(None, description="A chroma server; unset: on disk.")
     post_threshold: float | None = Field(
         None, ge=0, le=1,
         description="Confidence needed to post files; unset means the fitted default.",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
+from retrieval.questions import file_question, is_public, symbol_questions
 from retrieval.text import tokenize, tokenize_path
 
 
@@ -35,9 +36,17 @@ class Corpus:
     file_tokens: list[list[str]] = field(default_factory=list)
     symbols: list[SymbolEntry] = field(default_factory=list)
     symbol_tokens: list[list[str]] = field(default_factory=list)
+    # Synthetic questions: (path, qualname or "" for the file itself, question text).
+    questions: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-FileDocuments = tuple[list[str], list[list[str]]]
+@dataclass
+class FileDocuments:
+    """What search keeps of one file: its tokens, its symbols' tokens, its questions."""
+
+    tokens: list[str]
+    symbol_tokens: list[list[str]]
+    questions: list[tuple[str, str]]  # (qualname or "", text)
 
 
 def file_documents(facts: FileFacts, content: bytes) -> FileDocuments:
@@ -53,14 +62,23 @@ def file_documents(facts: FileFacts, content: bytes) -> FileDocuments:
         for line in range(definition.start_line, min(definition.end_line, len(lines)) + 1):
             owner[line] = index
     symbol_tokens: list[list[str]] = []
+    owned_lines: list[list[str]] = [[] for _ in facts.defs]
     for definition in facts.defs:
         symbol_tokens.append(tokenize(f"{definition.qualname} {definition.signature} "
                                       f"{definition.doc}"))
     for number, tokens in enumerate(line_tokens, start=1):
         if owner[number] >= 0:
             symbol_tokens[owner[number]].extend(tokens)
+            owned_lines[owner[number]].append(lines[number - 1])
     whole = tokenize_path(facts.path) + [t for tokens in line_tokens for t in tokens]
-    return whole, symbol_tokens
+    questions: list[tuple[str, str]] = []
+    if is_public("", facts.path):
+        questions.append(("", file_question(facts)))
+        for definition, own in zip(facts.defs, owned_lines, strict=True):
+            if is_public(definition.qualname, facts.path):
+                questions.extend((definition.qualname, q)
+                                 for q in symbol_questions(facts.path, definition, own))
+    return FileDocuments(whole, symbol_tokens, questions)
 
 
 def is_searchable(facts: FileFacts) -> bool:
@@ -91,10 +109,12 @@ class DocumentCache:
             del self._by_blob[blob]
         corpus = Corpus()
         for path, item in wanted.items():
-            whole, symbol_tokens = self._by_blob[_key(item)]
+            documents = self._by_blob[_key(item)]
             corpus.files.append(path)
-            corpus.file_tokens.append(whole)
-            for definition, tokens in zip(item.defs, symbol_tokens, strict=True):
+            corpus.file_tokens.append(documents.tokens)
+            corpus.questions.extend((path, qualname, text)
+                                    for qualname, text in documents.questions)
+            for definition, tokens in zip(item.defs, documents.symbol_tokens, strict=True):
                 corpus.symbols.append(SymbolEntry(path, definition.qualname, definition.name,
                                                   definition.kind, definition.start_line,
                                                   definition.end_line))

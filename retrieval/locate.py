@@ -13,8 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.graph import GraphData
 from indexer.resolve import python_module_names
 from retrieval.corpus import Corpus
+from retrieval.dense import DenseScores, DenseSignal
+from retrieval.expand import Neighbourhood
+from retrieval.history_signal import HistorySignal, RelatedChange
 from retrieval.lexical import LexicalIndex, top_indices
 from retrieval.params import Params, default_params
 from retrieval.query import IssueQueries, parse_issue
@@ -22,6 +26,7 @@ from retrieval.query import IssueQueries, parse_issue
 LISTED_FILES = 3  # files a comment lists; confidence is about these
 CANDIDATES = 100
 SPECIFIC_MAX_FILES = 5  # a name defined in more files than this says little
+MAX_QUERY_TOKENS = 5000  # a pasted log can be megabytes; its start says what matters
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Localization:
     features: dict[str, float]
     shape: str
     signals: dict[str, dict[str, int]] = field(default_factory=dict)
+    related: list[RelatedChange] = field(default_factory=list)
 
     def would_post(self, threshold: float) -> bool:
         """Whether the files section clears the posting gate at `threshold`."""
@@ -71,6 +77,9 @@ class Localization:
             "symbols": [{"name": s.qualname, "path": s.path, "kind": s.kind,
                          "lines": [s.start_line, s.end_line], "score": round(s.score, 5),
                          "evidence": s.evidence} for s in self.symbols],
+            "related": [{"state": r.state, "issues": r.issues, "change": r.change,
+                         "shared_terms": r.shared_terms, "score": round(r.score, 3)}
+                        for r in self.related],
         }
 
 
@@ -84,21 +93,42 @@ def is_test_path(path: str) -> bool:
 
 
 class SearchIndex:
-    """Lexical indexes and name tables over one repository state."""
+    """Lexical indexes, name tables, and optionally the dense, history and graph signals.
 
-    def __init__(self, corpus: Corpus) -> None:
+    Build one from a corpus with :meth:`build`, or load a saved one
+    (:mod:`retrieval.persist`); either way the parts are the same.
+    """
+
+    def __init__(self, corpus: Corpus, files_lexical: LexicalIndex,
+                 symbols_lexical: LexicalIndex, history: HistorySignal | None = None,
+                 neighbourhood: Neighbourhood | None = None, dense: DenseSignal | None = None
+                 ) -> None:
         self.corpus = corpus
-        self.files_lexical = LexicalIndex(corpus.file_tokens)
-        self.symbols_lexical = LexicalIndex(corpus.symbol_tokens)
+        self.files_lexical = files_lexical
+        self.symbols_lexical = symbols_lexical
+        self.history = history
+        self.neighbourhood = neighbourhood
+        self.dense = dense
         self.file_position = {path: i for i, path in enumerate(corpus.files)}
         self.by_name: dict[str, list[int]] = defaultdict(list)
         self.by_qualname: dict[str, list[int]] = defaultdict(list)
         self.by_file: dict[str, list[int]] = defaultdict(list)
+        self.symbol_position: dict[tuple[str, str], int] = {}
         for i, symbol in enumerate(corpus.symbols):
+            self.symbol_position.setdefault((symbol.path, symbol.qualname), i)
             self.by_name[symbol.name].append(i)
             self.by_qualname[symbol.qualname].append(i)
             self.by_file[symbol.path].append(i)
         self.modules = {name: path for path, name in python_module_names(corpus.files).items()}
+
+    @classmethod
+    def build(cls, corpus: Corpus, graph: GraphData | None = None,
+              dense: DenseSignal | None = None) -> SearchIndex:
+        """Index `corpus`; with the graph, add the history and neighbourhood signals."""
+        searchable = set(corpus.files)
+        return cls(corpus, LexicalIndex(corpus.file_tokens), LexicalIndex(corpus.symbol_tokens),
+                   HistorySignal.from_graph(graph, searchable) if graph else None,
+                   Neighbourhood.from_graph(graph, searchable) if graph else None, dense)
 
     def files_matching(self, written: str) -> list[str]:
         """Indexed files a path written in an issue refers to (suffix match on components)."""
@@ -190,8 +220,7 @@ def _ranks(scored: dict[str, float]) -> dict[str, int]:
 
 
 def _matched_terms(index: SearchIndex, position: int, tokens: list[str]) -> list[str]:
-    present = set(index.corpus.file_tokens[position])
-    return [t for t in dict.fromkeys(tokens) if t in present][:6]
+    return index.files_lexical.terms_in(position, list(dict.fromkeys(tokens)))[:6]
 
 
 def _sigmoid(x: float) -> float:
@@ -203,7 +232,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     """Rank the files and symbols `text` (an issue's title and body) is about."""
     params = params or default_params()
     queries = parse_issue(text)
-    tokens = queries.tokens
+    tokens = queries.tokens[:MAX_QUERY_TOKENS]
     corpus = index.corpus
 
     file_scores = index.files_lexical.scores(tokens)
@@ -219,16 +248,40 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
 
     signals = {"file_lexical": _ranks(file_lexical), "symbol_lexical": _ranks(symbol_lexical),
                "mention": _ranks(dict(mentions.files))}
+    extra_evidence: dict[str, list[str]] = defaultdict(list)
+    dense = index.dense.score(queries) if index.dense is not None else DenseScores()
+    if index.dense is not None:
+        signals["dense"] = _ranks(dense.files)
+        for path, reason in dense.evidence.items():
+            extra_evidence[path].append(reason)
+    if index.history is not None:
+        history, reasons = index.history.score(tokens)
+        signals["history"] = _ranks(history)
+        for path, reason in reasons.items():
+            extra_evidence[path].append(reason)
+    if index.neighbourhood is not None:
+        # Expand from the best files of the other signals, then fuse everything.
+        first = fuse(signals, params)
+        seeds = sorted(first.items(), key=lambda item: (-item[1], item[0]))
+        near, reasons = index.neighbourhood.expand(seeds)
+        signals["graph"] = _ranks(near)
+        for path, reason in reasons.items():
+            extra_evidence[path].append(reason)
     fused = fuse(signals, params)
     ranked = sorted(fused, key=lambda p: (-fused[p], p))
 
     files = [RankedFile(path, fused[path], _file_evidence(index, path, mentions, best_symbol,
-                                                          path in file_lexical, tokens))
+                                                          path in file_lexical, tokens)
+                        + extra_evidence.get(path, []))
              for path in ranked[:limit]]
-    symbols = _rank_symbols(index, top_symbols, mentions, ranked, params, limit)
+    dense_symbols = [index.symbol_position[key] for key in
+                     sorted(dense.symbols, key=lambda key: -dense.symbols[key])
+                     if key in index.symbol_position]
+    symbols = _rank_symbols(index, top_symbols, dense_symbols, mentions, ranked, params, limit)
     features = confidence_features(ranked, fused, signals, mentions.specific_names)
+    related = index.history.related(tokens) if index.history is not None else []
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
-                        features, queries.shape, signals)
+                        features, queries.shape, signals, related)
 
 
 def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
@@ -245,14 +298,17 @@ def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
     return evidence
 
 
-def _rank_symbols(index: SearchIndex, top_symbols: list[int], mentions: _Mentions,
-                  ranked_files: list[str], params: Params, limit: int) -> list[RankedSymbol]:
-    """Symbols by their own BM25 rank, what the issue names, and their file's fused rank."""
+def _rank_symbols(index: SearchIndex, top_symbols: list[int], dense_symbols: list[int],
+                  mentions: _Mentions, ranked_files: list[str], params: Params, limit: int
+                  ) -> list[RankedSymbol]:
+    """Symbols by their BM25 and dense ranks, what the issue names, and their file's rank."""
     k = params.fusion["rrf_k"]
     file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
     score: dict[int, float] = defaultdict(float)
     for rank, i in enumerate(top_symbols, start=1):
         score[i] += params.fusion["symbol_lexical"] / (k + rank)
+    for rank, i in enumerate(dense_symbols, start=1):
+        score[i] += params.fusion.get("dense", 0.0) / (k + rank)
     for i, weight in mentions.symbols.items():
         score[i] += params.fusion["mention"] * weight / (k + 1)
     for i in list(score):
@@ -273,7 +329,7 @@ def fuse(signals: dict[str, dict[str, int]], params: Params) -> dict[str, float]
     k = params.fusion["rrf_k"]
     fused: dict[str, float] = defaultdict(float)
     for name, ranks in signals.items():
-        weight = params.fusion[name]
+        weight = params.fusion.get(name, 0.0)
         for path, rank in ranks.items():
             fused[path] += weight / (k + rank)
     for path in fused:

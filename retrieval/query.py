@@ -61,8 +61,32 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+_VERSION_LINE = re.compile(r"^\s*[\w.\-]+\s*[:=]?\s+v?\d+(\.\d+)+\S*\s*$")
+_ENVIRONMENT_MARKERS = ("INSTALLED VERSIONS", "show_versions", "pip freeze", "conda list")
+
+
+def strip_environment(text: str) -> str:
+    """The issue without environment dumps (installed versions, pip or conda lists).
+
+    Issue templates ask for them; their package names match the project's version-printing
+    code, never the bug. A fenced or <details> block goes when it names such a dump or is
+    mostly `name version` lines.
+    """
+    def dump(block: str) -> bool:
+        lines = [line for line in block.splitlines() if line.strip()]
+        versions = sum(1 for line in lines if _VERSION_LINE.match(line))
+        return (any(marker in block for marker in _ENVIRONMENT_MARKERS)
+                or (len(lines) >= 5 and versions >= len(lines) / 2))
+
+    for pattern in (r"<details>.*?</details>", r"```.*?```"):
+        text = re.sub(pattern, lambda m: " " if dump(m.group(0)) else m.group(0), text,
+                      flags=re.S)
+    return text
+
+
 def parse_issue(text: str) -> IssueQueries:
     """Extract paths, frames, names, identifiers and errors from an issue's title and body."""
+    text = strip_environment(text)
     frames = [Frame(m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3))
               for m in _FRAME.finditer(text)]
     code_parts = _FENCE.findall(text) + _BACKTICKED.findall(text)

@@ -1,4 +1,9 @@
-"""Opening search over a repository's index: the I/O edge behind `navbot ask`."""
+"""Building search over a repository's index: the I/O edge behind `navbot ask` and the eval.
+
+A `SearchBuilder` serves successive states of one repository: token lists are reused by
+blob, and the question collection is synced by content hash, so moving forward one commit
+re-tokenizes and re-embeds only what changed.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,53 @@ from pathlib import Path
 from typing import Any
 
 from indexer.build import Indexer, Progress
+from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
+from indexer.graph import GraphData
 from navbot.config import Settings
 from retrieval.corpus import DocumentCache
+from retrieval.dense import DenseSignal, question_items
+from retrieval.embed import Embedder
 from retrieval.locate import SearchIndex
+from retrieval.persist import load_search, save_search
+from retrieval.vectors import SyncStats, VectorCollection, collection_name, open_client
+
+
+class SearchBuilder:
+    """Search over one repository, state after state."""
+
+    def __init__(self, settings: Settings, repo: GitRepo, repo_key: str,
+                 embedder: Embedder | None = None, progress: Progress | None = None) -> None:
+        self.repo = repo
+        self.progress = progress
+        self.documents = DocumentCache()
+        self.questions: VectorCollection | None = None
+        if embedder is not None:
+            self.questions = VectorCollection(open_client(settings),
+                                              collection_name(repo_key, "questions"), embedder)
+
+    def dense(self) -> DenseSignal | None:
+        """The dense signal over this repository's questions, when embeddings are on."""
+        return DenseSignal(self.questions) if self.questions is not None else None
+
+    def build(self, facts: dict[str, FileFacts], graph: GraphData
+              ) -> tuple[SearchIndex, SyncStats | None]:
+        """Search over this state, and what syncing the questions cost."""
+        corpus = self.documents.build(self.repo, facts)
+        stats = None
+        if self.questions is not None:
+            stats = self.questions.sync(question_items(corpus), self.progress)
+        return SearchIndex.build(corpus, graph, self.dense()), stats
+
+
+def search_dir(settings: Settings, repo_key: str) -> Path:
+    """Where the saved search of a repository's current index lives."""
+    return settings.repo_dir(repo_key) / "search"
+
+
+def embedder_for(settings: Settings) -> Embedder | None:
+    """The embedder settings ask for, or None when embeddings are off."""
+    return Embedder(settings.embedding_model) if settings.embeddings else None
 
 
 def open_search(settings: Settings, path: Path, commit: str | None = None,
@@ -25,5 +73,12 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     wanted = git.resolve_commit(commit) if commit is not None else None
     if not store.exists() or (wanted is not None and store.manifest()["commit"] != wanted):
         indexer.index(path, commit=wanted or "HEAD")
-    state = store.load_state()
-    return SearchIndex(DocumentCache().build(git, state.facts)), state.manifest
+    manifest = store.manifest()
+    builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress)
+    saved = search_dir(settings, store.root.name)
+    search = load_search(saved, manifest["commit"], builder.dense())
+    if search is None:
+        state = store.load_state()
+        search, _ = builder.build(state.facts, store.load_graph())
+        save_search(search, saved, manifest["commit"])
+    return search, manifest

@@ -23,9 +23,12 @@ def test_index_json_summary(runner: CliRunner, history_repo) -> None:
     assert summary == {**summary, "commit": shas[-1], "files": 5, "commits": 7,
                        "incremental": False, "failed_files": 0}
     assert set(summary) == {"repo", "commit", "files", "symbols", "edges", "commits",
-                            "seconds", "incremental", "failed_files"}
+                            "seconds", "incremental", "failed_files", "embedded",
+                            "embed_seconds"}
+    assert summary["embedded"] > 0
     again = json.loads(runner.invoke(main, ["index", str(repo.path), "--json"]).output)
     assert again["incremental"] is True
+    assert again["embedded"] == 0  # nothing changed, nothing is embedded again
 
 
 def test_index_text_summary_and_show(runner: CliRunner, history_repo) -> None:

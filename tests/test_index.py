@@ -106,10 +106,12 @@ def test_skip_rules_cover_vendored_large_ignored_and_minified(home: Path, tmp_pa
         "gen/out_pb2.py": "X = 1\n",
         "app.min.js": "var a=1;\n",
         "bundle.js": "var a=1;" * 2000,
+        "static/underscore-1.13.1.js": "function copied() {}\n",
+        "static/app-v2.js": "function ours() {}\n",
     })
     settings = load_settings(max_file_bytes=4000, ignore=["*_pb2.py"])
     nodes = {n for n, _ in Indexer(settings).index(repo.path).graph.nodes}
-    assert {n for n in nodes if n.startswith("file:")} == {"file:keep.py"}
+    assert {n for n in nodes if n.startswith("file:")} == {"file:keep.py", "file:static/app-v2.js"}
 
 
 def test_symlinks_are_not_followed(settings: Settings, tmp_path: Path) -> None:

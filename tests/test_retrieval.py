@@ -17,6 +17,7 @@ from retrieval.locate import SearchIndex, is_test_path, locate
 from retrieval.query import Frame, parse_issue
 from retrieval.text import split_identifier, tokenize
 from tests.evalfixture import ISSUES, build_eval_repo
+from tests.gitfixture import GitFixture
 
 
 def test_identifiers_split_into_words() -> None:
@@ -54,7 +55,7 @@ def shop_search(tmp_path: Path, settings: Settings) -> SearchIndex:
     path = tmp_path / "shop"
     build_eval_repo(path)
     indexed = Indexer(settings).index(path)
-    return SearchIndex(DocumentCache().build(GitRepo(path), indexed.facts))
+    return SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts), indexed.graph)
 
 
 def test_traceback_frame_leads_with_evidence(shop_search: SearchIndex) -> None:
@@ -101,3 +102,36 @@ def test_ask_command(runner: CliRunner, tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "unknown commit 'nope'" in unknown.output
     empty = runner.invoke(main, ["ask", str(path), "  "])
     assert empty.exit_code == 2 and "give the issue's text" in empty.output
+
+
+def test_environment_dumps_are_not_queries() -> None:
+    issue = ("Plot fails with NaN coordinates\n\n```python\nda.plot()\n```\n\n"
+             "<details><summary>Output of xr.show_versions()</summary>\n\nINSTALLED VERSIONS\n"
+             "python: 3.10.4\nnumpy: 1.22.4\n</details>\n\n"
+             "```\nnumpy 1.22.4\npandas 1.4.2\nscipy 1.8.1\nmatplotlib 3.5.2\ndask 2022.6.0\n```\n")
+    queries = parse_issue(issue)
+    assert "plot" in queries.tokens and "da.plot" in queries.dotted
+    assert not {"numpy", "pandas", "scipy", "installed", "versions"} & set(queries.tokens)
+
+
+def test_ask_on_awkward_input(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "shop"
+    build_eval_repo(path)
+    huge = tmp_path / "huge.md"
+    huge.write_text("Cart total is wrong\n\n" + "the cart total ignores discounts. " * 30_000)
+    assert huge.stat().st_size > 1_000_000
+    big = runner.invoke(main, ["ask", str(path), "--issue-file", str(huge), "--json"])
+    assert big.exit_code == 0, big.output
+    assert json.loads(big.output)["files"][0]["path"] == "shop/cart.py"
+    chinese = runner.invoke(main, ["ask", str(path), "调用 round_price(2.675) 时价格舍入错误",
+                                   "--json"])
+    assert json.loads(chinese.output)["files"][0]["path"] == "shop/pricing.py"
+
+
+def test_ask_on_a_repository_without_code(runner: CliRunner, tmp_path: Path) -> None:
+    repo = GitFixture(tmp_path / "docs-only")
+    repo.commit("Docs", {"README.md": "# Notes\n", "data/table.csv": "a,b\n1,2\n"})
+    result = runner.invoke(main, ["ask", str(repo.path), "Where are the notes?"])
+    assert result.exit_code == 0, result.output
+    assert "no files in a supported language" in result.output
+    assert "would stay silent" in result.output

@@ -23,7 +23,7 @@ HEADLINE = ([f"file_acc@{k}" for k in KS_FILE] + ["mrr"] + [f"func_acc@{k}" for 
 CSV_FIELDS = ["instance_id", "repo", "base_commit", "gold_files", "file_ranks",
               "bm25_file_ranks", "gold_funcs", "func_ranks", "bm25_func_ranks", "top5",
               "bm25_top5", "confidence", "would_post", "features", "shape", "latency_s",
-              "bm25_latency_s", "index_mode", "index_s", "search_build_s"]
+              "bm25_latency_s", "index_mode", "index_s", "search_build_s", "embedded"]
 
 
 def _median(values: list[float]) -> float | None:

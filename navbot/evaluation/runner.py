@@ -28,10 +28,10 @@ from navbot.evaluation.data import (
     spans_from_patch,
 )
 from navbot.evaluation.metrics import gold_ranks
-from retrieval.corpus import DocumentCache
 from retrieval.lexical import top_indices
 from retrieval.locate import LISTED_FILES, SearchIndex, is_test_path, locate
 from retrieval.params import Params
+from retrieval.searcher import SearchBuilder, embedder_for
 from retrieval.text import tokenize
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class EvalRun:
         self.params = params
         self.listener = listener or _ignore
         self.report = EvalReport(threshold=threshold)
+        self.embedder = embedder_for(self.settings)
 
     def run(self, instances: list[Instance], skipped: list[Skipped]) -> EvalReport:
         """Evaluate `instances` repository by repository; Ctrl-C keeps what is done."""
@@ -115,10 +116,11 @@ class EvalRun:
             ordered.append((git.commit_time(sha), sha, instance))
         ordered.sort(key=lambda item: item[0])
         indexer = Indexer(self.settings)
-        documents = DocumentCache()
+        builder = SearchBuilder(self.settings, git, indexer.store_for(git).root.name,
+                                self.embedder)
         for _, sha, instance in ordered:
             try:
-                record = self._evaluate(indexer, documents, git, path, sha, instance)
+                record = self._evaluate(indexer, builder, path, sha, instance)
             except NavbotError as exc:
                 self._skip(Skipped(instance.instance_id, f"{exc}"), slug)
                 continue
@@ -130,13 +132,13 @@ class EvalRun:
             self.report.records.append(record)
             self.listener(slug, record)
 
-    def _evaluate(self, indexer: Indexer, documents: DocumentCache, git: GitRepo, path: Path,
-                  sha: str, instance: Instance) -> dict[str, Any]:
+    def _evaluate(self, indexer: Indexer, builder: SearchBuilder, path: Path, sha: str,
+                  instance: Instance) -> dict[str, Any]:
         mark = time.perf_counter()
         indexed = indexer.index(path, commit=sha)
         index_s = time.perf_counter() - mark
         mark = time.perf_counter()
-        search = SearchIndex(documents.build(git, indexed.facts))
+        search, synced = builder.build(indexed.facts, indexed.graph)
         search_build_s = time.perf_counter() - mark
 
         text = instance.problem_statement
@@ -172,6 +174,7 @@ class EvalRun:
             "latency_s": latency, "bm25_latency_s": bm25_latency,
             "index_mode": "incremental" if indexed.incremental else "full",
             "index_s": index_s, "search_build_s": search_build_s,
+            "embedded": synced.embedded if synced else 0,
         }
 
 

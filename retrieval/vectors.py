@@ -1,0 +1,138 @@
+"""The vector store edge: chromadb collections of embedded texts, synced by content hash.
+
+Embedded default: a `PersistentClient` under `$NAVBOT_HOME/chroma`. At scale:
+`NAVBOT_CHROMA_URL` names a chroma server (`chroma run`) and `HttpClient` talks to it; the
+code is the same. Vectors come from navbot's own embedder (collections have no embedding
+function) and telemetry is off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from navbot.config import Settings
+from navbot.errors import IndexStoreError
+from retrieval.embed import Embedder, Progress, text_hash
+
+UPSERT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class VectorItem:
+    """One text to embed, with where it points."""
+
+    id: str
+    text: str
+    path: str
+    qualname: str
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    """A stored text similar to a query."""
+
+    path: str
+    qualname: str
+    text: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    """What a sync did: texts embedded, kept as they were, and removed."""
+
+    embedded: int
+    kept: int
+    removed: int
+
+
+def open_client(settings: Settings) -> Any:
+    """A chromadb client: HTTP when NAVBOT_CHROMA_URL is set, else persistent on disk."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(host=url.hostname or "localhost",
+                                       port=url.port or (443 if url.scheme == "https" else 80),
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        except ValueError as exc:  # chromadb's "Could not connect to a Chroma server"
+            raise IndexStoreError(f"cannot reach chroma at {settings.chroma_url}: {exc}"
+                                  ) from None
+    path = settings.home / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def collection_name(repo_key: str, kind: str) -> str:
+    """A valid chroma collection name for one repository's `kind` of texts."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"navbot-{repo_key}-{kind}")[:200]
+
+
+class VectorCollection:
+    """One repository's collection of one kind, kept in step with its texts."""
+
+    def __init__(self, client: Any, name: str, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._collection = client.get_or_create_collection(
+            name, embedding_function=None,
+            metadata={"hnsw:space": "cosine", "model": embedder.model_name})
+        if (self._collection.metadata or {}).get("model") != embedder.model_name:
+            # Vectors of another model are not comparable: start the collection over.
+            client.delete_collection(name)
+            self._collection = client.get_or_create_collection(
+                name, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "model": embedder.model_name})
+        self._known: dict[str, str] | None = None
+
+    def known(self) -> dict[str, str]:
+        """Stored ids and the content hash each was embedded from."""
+        if self._known is None:
+            stored = self._collection.get(include=["metadatas"])
+            self._known = {i: str((m or {}).get("hash", ""))
+                           for i, m in zip(stored["ids"], stored["metadatas"] or [], strict=True)}
+        return self._known
+
+    def sync(self, items: Sequence[VectorItem], progress: Progress | None = None) -> SyncStats:
+        """Make the collection hold exactly `items`, embedding only new or changed texts."""
+        known = self.known()
+        wanted = {item.id: item for item in items}
+        stale = [i for i in known if i not in wanted]
+        fresh = [item for item in wanted.values() if known.get(item.id) != text_hash(item.text)]
+        for start in range(0, len(stale), UPSERT_BATCH):
+            self._collection.delete(ids=stale[start:start + UPSERT_BATCH])
+        for i in stale:
+            del known[i]
+        vectors = self.embedder.embed([item.text for item in fresh], progress)
+        for start in range(0, len(fresh), UPSERT_BATCH):
+            batch = fresh[start:start + UPSERT_BATCH]
+            self._collection.upsert(
+                ids=[item.id for item in batch],
+                embeddings=vectors[start:start + len(batch)],
+                documents=[item.text for item in batch],
+                metadatas=[{"path": item.path, "qualname": item.qualname,
+                            "hash": text_hash(item.text)} for item in batch])
+        for item in fresh:
+            known[item.id] = text_hash(item.text)
+        return SyncStats(embedded=len(fresh), kept=len(wanted) - len(fresh), removed=len(stale))
+
+    def search(self, texts: Sequence[str], limit: int) -> list[list[VectorHit]]:
+        """For each query text, the `limit` most similar stored texts, best first."""
+        count = self._collection.count()
+        if not texts or count == 0:
+            return [[] for _ in texts]
+        vectors = self.embedder.embed(list(texts))
+        result = self._collection.query(query_embeddings=vectors, n_results=min(limit, count),
+                                        include=["metadatas", "documents", "distances"])
+        hits = []
+        for metadatas, documents, distances in zip(result["metadatas"], result["documents"],
+                                                   result["distances"], strict=True):
+            hits.append([VectorHit(str(m["path"]), str(m["qualname"]), str(d), 1.0 - float(x))
+                         for m, d, x in zip(metadatas, documents, distances, strict=True)])
+        return hits
