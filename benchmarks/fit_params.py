@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from navbot.evaluation.metrics import all_within, reciprocal_rank
 from retrieval.locate import LISTED_FILES, confidence, confidence_features, fuse
 from retrieval.params import Params, load_params
 
@@ -38,21 +39,18 @@ def _ranked(row: dict[str, Any], params: Params) -> tuple[list[str], dict[str, f
     return sorted(fused, key=lambda p: (-fused[p], p)), fused
 
 
+def _gold_ranks(row: dict[str, Any], params: Params) -> list[int | None]:
+    ranked, _ = _ranked(row, params)
+    position = {path: rank for rank, path in enumerate(ranked, start=1)}
+    return [position.get(g) for g in row["gold_files"]]
+
+
 def _mrr(rows: list[dict[str, Any]], params: Params) -> float:
-    total = 0.0
-    for row in rows:
-        ranked, _ = _ranked(row, params)
-        positions = [ranked.index(g) + 1 for g in row["gold_files"] if g in ranked]
-        total += 1.0 / min(positions) if positions else 0.0
-    return total / len(rows)
+    return sum(reciprocal_rank(_gold_ranks(row, params)) for row in rows) / len(rows)
 
 
 def _accuracy(rows: list[dict[str, Any]], params: Params, k: int) -> float:
-    hits = 0
-    for row in rows:
-        ranked, _ = _ranked(row, params)
-        hits += all(g in ranked[:k] for g in row["gold_files"])
-    return hits / len(rows)
+    return sum(bool(all_within(_gold_ranks(row, params), k)) for row in rows) / len(rows)
 
 
 def _with(params: Params, fusion: dict[str, float]) -> Params:

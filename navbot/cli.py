@@ -94,8 +94,7 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
     """Index the git repository at PATH (a clone or a bare mirror)."""
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
-    from retrieval.persist import save_search
-    from retrieval.searcher import SearchBuilder, embedder_for, search_dir
+    from retrieval.searcher import SearchBuilder, embedder_for
 
     settings = _settings(ctx)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
@@ -104,8 +103,7 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
         mark = time.perf_counter()
         builder = SearchBuilder(settings, GitRepo(path), result.repo, embedder_for(settings),
                                 progress)
-        search, synced = builder.build(result.facts, result.graph)
-        save_search(search, search_dir(settings, result.repo), result.commit)
+        _, synced = builder.build_and_save(result.facts, result.graph, result.commit)
         embed_seconds = time.perf_counter() - mark
     finally:
         progress.close()
@@ -167,11 +165,10 @@ def show(ctx: click.Context, path: Path, target: str, as_json: bool) -> None:
     click.echo(json.dumps(info, indent=1) if as_json else _format_description(info))
 
 
-def _format_localization(found: dict[str, Any], threshold: float, commit: str) -> str:
-    posts = found["confidence"] >= threshold and found["files"]
-    verdict = "would post" if posts else "would stay silent"
-    lines = [f"confidence {found['confidence']:.2f} (threshold {threshold:.2f}): {verdict}; "
-             f"index at {commit[:12]}", "", "files:"]
+def _format_localization(found: dict[str, Any]) -> str:
+    verdict = "would post" if found["would_post"] else "would stay silent"
+    lines = [f"confidence {found['confidence']:.2f} (threshold {found['threshold']:.2f}): "
+             f"{verdict}; index at {found['index_commit'][:12]}", "", "files:"]
     if found.get("message"):
         lines.append(f"  ({found['message']})")
     for rank, item in enumerate(found["files"], start=1):
@@ -214,17 +211,17 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     finally:
         progress.close()
     threshold = _threshold(settings)
-    found = locate(search, text, default_params(), limit=limit).to_json()
+    localization = locate(search, text, default_params(), limit=limit)
+    found = localization.to_json()
     found["index_commit"] = manifest["commit"]
     found["threshold"] = threshold
-    found["would_post"] = bool(found["files"]) and found["confidence"] >= threshold
+    found["would_post"] = localization.would_post(threshold)
     if not search.corpus.files:
         found["message"] = ("nothing to search: the repository has no files in a supported "
                             "language")
     elif not found["files"]:
         found["message"] = "no file matches the issue"
-    click.echo(json.dumps(found, indent=1) if as_json
-               else _format_localization(found, threshold, manifest["commit"]))
+    click.echo(json.dumps(found, indent=1) if as_json else _format_localization(found))
 
 
 def _threshold(settings: Settings) -> float:

@@ -249,8 +249,9 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     signals = {"file_lexical": _ranks(file_lexical), "symbol_lexical": _ranks(symbol_lexical),
                "mention": _ranks(dict(mentions.files))}
     extra_evidence: dict[str, list[str]] = defaultdict(list)
-    dense = index.dense.score(queries) if index.dense is not None else DenseScores()
+    dense = DenseScores()
     if index.dense is not None:
+        dense = index.dense.score(queries)
         signals["dense"] = _ranks(dense.files)
         for path, reason in dense.evidence.items():
             extra_evidence[path].append(reason)

@@ -30,6 +30,7 @@ class SearchBuilder:
                  embedder: Embedder | None = None, progress: Progress | None = None) -> None:
         self.repo = repo
         self.progress = progress
+        self.saved = search_dir(settings, repo_key)
         self.documents = DocumentCache()
         self.questions: VectorCollection | None = None
         if embedder is not None:
@@ -48,6 +49,17 @@ class SearchBuilder:
         if self.questions is not None:
             stats = self.questions.sync(question_items(corpus), self.progress)
         return SearchIndex.build(corpus, graph, self.dense()), stats
+
+    def build_and_save(self, facts: dict[str, FileFacts], graph: GraphData, commit: str
+                       ) -> tuple[SearchIndex, SyncStats | None]:
+        """Build the search of `commit` and save it for later `navbot ask` runs."""
+        search, stats = self.build(facts, graph)
+        save_search(search, self.saved, commit)
+        return search, stats
+
+    def load(self, commit: str) -> SearchIndex | None:
+        """The saved search of `commit`, or None when it must be built."""
+        return load_search(self.saved, commit, self.dense())
 
 
 def search_dir(settings: Settings, repo_key: str) -> Path:
@@ -71,14 +83,16 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     indexer = Indexer(settings, progress)
     store = indexer.store_for(git)
     wanted = git.resolve_commit(commit) if commit is not None else None
-    if not store.exists() or (wanted is not None and store.manifest()["commit"] != wanted):
-        indexer.index(path, commit=wanted or "HEAD")
-    manifest = store.manifest()
     builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress)
-    saved = search_dir(settings, store.root.name)
-    search = load_search(saved, manifest["commit"], builder.dense())
-    if search is None:
-        state = store.load_state()
-        search, _ = builder.build(state.facts, store.load_graph())
-        save_search(search, saved, manifest["commit"])
+    if not store.exists() or (wanted is not None and store.manifest()["commit"] != wanted):
+        # Just indexed: build from what the indexer holds instead of reading it back.
+        result = indexer.index(path, commit=wanted or "HEAD")
+        search, _ = builder.build_and_save(result.facts, result.graph, result.commit)
+        return search, store.manifest()
+    manifest = store.manifest()
+    saved = builder.load(manifest["commit"])
+    if saved is not None:
+        return saved, manifest
+    state = store.load_state()
+    search, _ = builder.build_and_save(state.facts, store.load_graph(), manifest["commit"])
     return search, manifest

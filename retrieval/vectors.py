@@ -80,15 +80,14 @@ class VectorCollection:
 
     def __init__(self, client: Any, name: str, embedder: Embedder) -> None:
         self.embedder = embedder
-        self._collection = client.get_or_create_collection(
-            name, embedding_function=None,
-            metadata={"hnsw:space": "cosine", "model": embedder.model_name})
+        metadata = {"hnsw:space": "cosine", "model": embedder.model_name}
+        self._collection = client.get_or_create_collection(name, embedding_function=None,
+                                                           metadata=metadata)
         if (self._collection.metadata or {}).get("model") != embedder.model_name:
             # Vectors of another model are not comparable: start the collection over.
             client.delete_collection(name)
-            self._collection = client.get_or_create_collection(
-                name, embedding_function=None,
-                metadata={"hnsw:space": "cosine", "model": embedder.model_name})
+            self._collection = client.get_or_create_collection(name, embedding_function=None,
+                                                               metadata=metadata)
         self._known: dict[str, str] | None = None
 
     def known(self) -> dict[str, str]:
