@@ -279,3 +279,13 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
     if report.interrupted:
         raise Interrupted(f"interrupted after {len(report.records)} instances; "
                           "the results above are partial")
+
+
+def _register_app_commands() -> None:
+    from navbot.cli_app import serve, status, worker
+
+    for command in (serve, worker, status):
+        main.add_command(command)
+
+
+_register_app_commands()

@@ -9,7 +9,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from navbot.errors import ConfigError
@@ -68,6 +68,29 @@ class Settings(BaseSettings):
         description="Confidence needed to post files; unset means the fitted default.",
     )
 
+    # The GitHub App (webhooks, queue, workers).
+    webhook_secret: SecretStr | None = Field(
+        None, description="The App's webhook secret; `serve` refuses to start without it."
+    )
+    app_id: int | None = Field(None, description="The GitHub App's id.")
+    private_key: SecretStr | None = Field(None, description="The App's private key (PEM).")
+    private_key_path: Path | None = Field(None, description="A file holding the private key.")
+    github_api_url: str = Field(
+        "https://api.github.com", description="The REST API base (GitHub Enterprise: …/api/v3)."
+    )
+    redis_url: str | None = Field(None, description="Redis for the queue; unset: SQLite.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of navbot's state; unset: SQLite under home."
+    )
+    max_payload_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Larger webhook bodies get 413 (GitHub caps 25 MB)."
+    )
+    workers: int = Field(2, ge=1, description="Worker threads of `serve` and `worker`.")
+    job_retries: int = Field(5, ge=0, description="Retries of a failing job before it is failed.")
+    job_retry_delay_s: float = Field(
+        10.0, ge=0, description="First retry delay; it doubles on each retry."
+    )
+
     @field_validator("ignore", "skip_dirs", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -78,6 +101,14 @@ class Settings(BaseSettings):
     def repo_dir(self, repo_key: str) -> Path:
         """The folder holding one repository's index."""
         return self.home / "repos" / repo_key
+
+    def clone_dir(self, full_name: str) -> Path:
+        """Where the App keeps its bare clone of GitHub repository `owner/name`."""
+        return self.home / "clones" / (full_name.replace("/", "+") + ".git")
+
+    def state_url(self) -> str:
+        """The SQLAlchemy URL of navbot's own state (deliveries, repositories, comments)."""
+        return self.database_url or f"sqlite:///{self.home / 'navbot.db'}"
 
 
 def load_settings(**overrides: object) -> Settings:

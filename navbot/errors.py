@@ -49,3 +49,37 @@ class Interrupted(NavbotError):
     """The user interrupted a run; whatever was stored before is left intact."""
 
     exit_code = 130
+
+
+class GitHubError(NavbotError):
+    """GitHub answered with an error navbot cannot work around, or could not be reached."""
+
+
+class GitHubAuthError(GitHubError):
+    """The App's credentials are missing or GitHub refused them."""
+
+    exit_code = 2
+
+
+class RateLimitedError(GitHubError):
+    """GitHub asked navbot to slow down; the job is retried after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CloneError(RepositoryError):
+    """git could not clone or fetch a repository (the message never holds the token)."""
+
+
+class StateError(NavbotError):
+    """navbot's state database cannot be opened or written."""
+
+
+class QueueError(NavbotError):
+    """The job queue (SQLite file or Redis) cannot be reached."""
+
+
+class JobBusyError(NavbotError):
+    """A job's repository or issue is locked by another worker; the job runs again later."""

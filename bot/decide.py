@@ -1,0 +1,82 @@
+"""Deciding whether to analyse an issue and what to do with the one comment: pure functions.
+
+Silence is the default. An issue event analyses only in auto mode, only when the text is new
+or changed materially, and never after `/navbot stop`. A comment is created once, edited only
+when the answer changed, and never deleted; an explicit `/navbot` always gets an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from navbot.records import Thread
+
+ISSUE_EVENTS = ("opened", "edited", "reopened")
+COMMANDS = ("run", "rerun", "help", "stop")
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_CHECKBOX = re.compile(r"^\s*[-*]\s+\[[ xX]\]", re.MULTILINE)
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def text_fingerprint(title: str, body: str) -> str:
+    """A hash of what an issue says, blind to edits that change nothing material.
+
+    Case, whitespace, punctuation, hidden template comments and ticked checkboxes do not
+    change what the issue is about, so editing only them does not re-run navbot.
+    """
+    text = _CHECKBOX.sub(" ", _HTML_COMMENT.sub(" ", f"{title}\n{body}"))
+    words = _PUNCTUATION.sub(" ", text.lower()).split()
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Go:
+    """Whether to analyse, and why not when not."""
+
+    analyse: bool
+    reason: str
+
+
+def should_analyse(trigger: str, mode: str, thread: Thread, text_hash: str,
+                   is_open: bool = True) -> Go:
+    """Whether a trigger on an issue warrants a run of the analysis."""
+    if trigger == "stop":
+        return Go(False, "stopped by /navbot stop")
+    if trigger in COMMANDS:
+        return Go(True, f"/navbot {trigger}")
+    if not is_open:
+        return Go(False, "the issue is closed")
+    if mode == "on-demand":
+        return Go(False, "the repository is in on-demand mode")
+    if thread.stopped:
+        return Go(False, "navbot was stopped on this issue")
+    if thread.text_hash == text_hash and thread.outcome is not None:
+        return Go(False, "the issue's text has not changed materially since the last run")
+    return Go(True, f"issue {trigger}")
+
+
+@dataclass(frozen=True)
+class CommentPlan:
+    """What to do with the one comment: create, edit, leave as it is, or stay silent."""
+
+    action: str  # "create" | "edit" | "unchanged" | "silent"
+    reason: str
+
+
+def plan_comment(trigger: str, cleared: frozenset[str], fingerprint: str, thread: Thread,
+                 existing_comment: int | None) -> CommentPlan:
+    """Decide the comment's fate from the sections that cleared their gates."""
+    explicit = trigger in ("run", "rerun", "help")
+    if not cleared and not explicit:
+        if existing_comment is not None:
+            # Withdrawing an earlier answer would be another notification; leave it be.
+            return CommentPlan("unchanged", "no section cleared its gate; earlier comment kept")
+        return CommentPlan("silent", "no section cleared its gate")
+    if existing_comment is None:
+        return CommentPlan("create", "first answer on this issue")
+    if thread.answer_hash == fingerprint:
+        return CommentPlan("unchanged", "the answer is the same as the one posted")
+    return CommentPlan("edit", "the answer changed")

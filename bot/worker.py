@@ -1,0 +1,291 @@
+"""The worker: runs each job by name, with ids, safe to repeat.
+
+Jobs serialize on locks in the state database: one per repository's index and one per issue,
+taken in that order (issue, then repository) so two jobs never wait on each other. A held
+lock makes the job run again a little later; failures are retried by the queue with backoff
+and, when retries run out, recorded for `navbot status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.decide import COMMANDS, plan_comment, should_analyse, text_fingerprint
+from navbot.config import Settings
+from navbot.errors import JobBusyError, UnknownCommitError
+from navbot.job import Job
+from navbot.queue import JobQueue
+from navbot.state import StateStore
+
+if TYPE_CHECKING:
+    from bot.github import GitHubApp, RepoClient
+    from retrieval.locate import SearchIndex
+
+log = logging.getLogger("navbot.worker")
+
+REPO_LOCK_TTL_S = 3600.0  # an index of a large repository takes minutes, never an hour
+ISSUE_LOCK_TTL_S = 1800.0
+CONFIG_PATH = ".github/navbot.yml"
+CACHED_SEARCHES = 4  # searches kept loaded per worker process
+
+
+class Worker:
+    """Everything a worker process needs to run jobs: settings, state, queue and GitHub."""
+
+    def __init__(self, settings: Settings, state: StateStore, queue: JobQueue,
+                 github: GitHubApp | None = None) -> None:
+        self.settings = settings
+        self.state = state
+        self.queue = queue
+        self._github = github
+        self._owner = uuid.uuid4().hex[:12]
+        self._searches: dict[str, tuple[str, SearchIndex]] = {}
+
+    @property
+    def github(self) -> GitHubApp:
+        """The App's GitHub access, built on first use."""
+        if self._github is None:
+            from bot.github import GitHubApp
+
+            self._github = GitHubApp(self.settings)
+        return self._github
+
+    def bind(self) -> None:
+        """Make the queue run jobs in this process."""
+        self.queue.bind(self.run, self.record_failure)
+
+    def run(self, job: Job) -> None:
+        """Run one job by name."""
+        log.info("running %s", job.key)
+        handler = getattr(self, f"job_{job.name}")
+        handler(**job.args)
+
+    def record_failure(self, job: Job, exc: BaseException) -> None:
+        """Keep a job that failed for good where `navbot status` shows it."""
+        log.error("job %s failed for good: %s: %s", job.key, type(exc).__name__, exc)
+        self.state.record_failure(job.key, f"{type(exc).__name__}: {exc}")
+
+    @contextmanager
+    def _lock(self, name: str, ttl_s: float) -> Iterator[None]:
+        if not self.state.acquire_lock(name, self._owner, ttl_s):
+            raise JobBusyError(f"{name} is busy")
+        try:
+            yield
+        finally:
+            self.state.release_lock(name, self._owner)
+
+    # Installations ------------------------------------------------------------------------
+    def job_sync_installation(self, installation_id: int, **_: Any) -> None:
+        """Record an installation and queue a sync of each repository it covers."""
+        repos = self.github.installation(installation_id).repositories()
+        account = repos[0].full_name.split("/")[0] if repos else None
+        self.state.save_installation(installation_id, account)
+        wanted = {r.id for r in repos}
+        for row in self.state.repositories():
+            if row["installation_id"] == installation_id and row["repo_id"] not in wanted:
+                self._forget(row["repo_id"], row["full_name"])
+        for ref in repos:
+            self.state.save_repository(ref.id, installation_id, ref.full_name,
+                                       default_branch=ref.default_branch)
+            self.queue.enqueue(Job("sync_repository", {
+                "installation_id": installation_id, "repo_id": ref.id,
+                "full_name": ref.full_name}))
+
+    def job_forget_installation(self, installation_id: int, **_: Any) -> None:
+        """Forget an uninstalled installation and everything of its repositories."""
+        for row in self.state.forget_installation(installation_id):
+            self._forget(row["repo_id"], row["full_name"])
+
+    def job_suspend_installation(self, installation_id: int, suspended: bool,
+                                 **_: Any) -> None:
+        """Suspend an installation (its jobs then do nothing) or resume it."""
+        self.state.set_suspended(installation_id, suspended)
+
+    # Repositories ---------------------------------------------------------------------------
+    def job_sync_repository(self, installation_id: int, repo_id: int, full_name: str,
+                            **_: Any) -> None:
+        """Fetch the repository, move its index to the default branch, ingest history."""
+        if self.state.is_suspended(installation_id):
+            return
+        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+            self._sync_index(installation_id, repo_id, full_name)
+        self.job_ingest_history(installation_id, repo_id, full_name)
+
+    def job_forget_repository(self, installation_id: int, repo_id: int, full_name: str,
+                              **_: Any) -> None:
+        """Forget a repository removed from the installation: its state, clone and index."""
+        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+            self._forget(repo_id, full_name)
+
+    def job_ingest_history(self, installation_id: int, repo_id: int, full_name: str,
+                           **_: Any) -> None:
+        """Ingest issues and PRs updated since the last ingest, and embed their titles."""
+        from bot.ingest import ingest_items
+
+        if self.state.is_suspended(installation_id):
+            return
+        with self._lock(f"history:{repo_id}", REPO_LOCK_TTL_S):
+            client = self.github.installation(installation_id).repo(full_name)
+            ingest_items(self.settings, self.state, client, repo_id,
+                         self.settings.clone_dir(full_name))
+
+    # Issues ------------------------------------------------------------------------------------
+    def job_analyse_issue(self, installation_id: int, repo_id: int, full_name: str,
+                          number: int, trigger: str, comment_id: int | None = None,
+                          delivery_id: str | None = None, **_: Any) -> None:
+        """Analyse an issue and create, edit or leave its one comment."""
+        if self.state.is_suspended(installation_id):
+            return
+        with self._lock(f"issue:{repo_id}:{number}", ISSUE_LOCK_TTL_S):
+            self._analyse(installation_id, repo_id, full_name, number, trigger, comment_id,
+                          delivery_id)
+
+    def _analyse(self, installation_id: int, repo_id: int, full_name: str, number: int,
+                 trigger: str, comment_id: int | None, delivery_id: str | None) -> None:
+        from bot.analyse import IndexedRepo, analyse_issue
+        from bot.comment import MARKER, answer_fingerprint, compose
+        from bot.ingest import title_similarity
+        from retrieval.params import default_params
+        from retrieval.related_issues import PastItem
+
+        client = self.github.installation(installation_id).repo(full_name)
+        issue = client.issue(number)
+        thread = self.state.thread(repo_id, number)
+        if issue.is_pull_request:
+            return
+        if trigger == "stop":
+            self.state.save_thread(replace(thread, stopped=True, outcome="stopped",
+                                           reason="/navbot stop"))
+            if comment_id is not None:
+                client.react(comment_id, "+1")
+            return
+        config = self._repo_config(client, repo_id, full_name, installation_id)
+        text_hash = text_fingerprint(issue.title, issue.body)
+        go = should_analyse(trigger, config.mode, thread, text_hash, issue.state == "open")
+        if not go.analyse:
+            log.info("%s#%d: not analysing: %s (delivery %s)", full_name, number, go.reason,
+                     delivery_id)
+            if trigger not in COMMANDS and thread.outcome is None:
+                self.state.save_thread(replace(thread, outcome="skipped", reason=go.reason))
+            return
+        if comment_id is not None:
+            client.react(comment_id, "eyes")  # acknowledge the command before the work
+        clone, search, commit, age = self._search(installation_id, repo_id, full_name)
+        row = self.state.repository(repo_id) or {}
+        items = [PastItem.from_json(i) for i in self.state.items(repo_id)]
+        similarity = title_similarity(self.settings, clone, issue.title)
+        indexed = IndexedRepo(full_name, row.get("default_branch") or "main", commit, age)
+        analysis = analyse_issue(search, indexed, issue.title, issue.body, number, items,
+                                 similarity, config, default_params(), self._threshold(),
+                                 explicit=trigger in COMMANDS, show_help=trigger == "help")
+        existing = client.find_comment(number, MARKER)
+        fingerprint = answer_fingerprint(analysis.answer)
+        plan = plan_comment(trigger, analysis.cleared, fingerprint, thread,
+                            existing.id if existing else None)
+        posted_id = existing.id if existing else None
+        if plan.action == "create":
+            posted_id = client.create_comment(number, compose(analysis.answer))
+        elif plan.action == "edit" and existing is not None:
+            client.edit_comment(existing.id, compose(analysis.answer))
+        log.info("%s#%d: %s (%s; gates: %s; delivery %s)", full_name, number, plan.action,
+                 plan.reason, analysis.gates, delivery_id)
+        self.state.save_thread(replace(
+            thread, comment_id=posted_id, text_hash=text_hash,
+            answer_hash=fingerprint if plan.action != "silent" else thread.answer_hash,
+            stopped=False if trigger in COMMANDS else thread.stopped,
+            outcome=plan.action, reason=plan.reason, confidence=analysis.answer.confidence,
+            thumbs_up=existing.reactions.get("+1", 0) if existing else thread.thumbs_up,
+            thumbs_down=existing.reactions.get("-1", 0) if existing else thread.thumbs_down))
+
+    # Helpers -------------------------------------------------------------------------------------
+    def _repo_config(self, client: RepoClient, repo_id: int, full_name: str,
+                     installation_id: int) -> Any:
+        from bot.repo_config import parse_repo_config
+
+        ref = client.ref()
+        result = parse_repo_config(client.file_text(CONFIG_PATH, ref.default_branch))
+        if result.error:
+            log.warning("%s: invalid %s, using defaults: %s", full_name, CONFIG_PATH,
+                        result.error)
+        self.state.save_repository(repo_id, installation_id, full_name,
+                                   default_branch=ref.default_branch,
+                                   config_error=result.error)
+        return result.config
+
+    def _threshold(self) -> float:
+        from retrieval.params import default_params
+
+        if self.settings.post_threshold is not None:
+            return self.settings.post_threshold
+        return default_params().post_threshold
+
+    def _sync_index(self, installation_id: int, repo_id: int, full_name: str) -> str:
+        from bot.clone import head_commit, sync_mirror
+        from retrieval.searcher import open_search
+
+        installation = self.github.installation(installation_id)
+        ref = installation.repo(full_name).ref()
+        dest = self.settings.clone_dir(full_name)
+        sync_mirror(ref.clone_url, dest, installation.token())
+        head = head_commit(dest, ref.default_branch)
+        search, manifest = open_search(self.settings, dest, head)
+        self._remember(full_name, manifest["commit"], search)
+        self.state.save_repository(repo_id, installation_id, full_name,
+                                   default_branch=ref.default_branch, index_commit=head,
+                                   indexed_at=time.time())
+        return head
+
+    def _search(self, installation_id: int, repo_id: int, full_name: str
+                ) -> tuple[Path, SearchIndex, str, float]:
+        """The repository's search at its indexed commit, cloning and indexing if needed."""
+        from indexer.gitrepo import GitRepo
+        from retrieval.searcher import open_search
+
+        dest = self.settings.clone_dir(full_name)
+        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+            row = self.state.repository(repo_id)
+            if row is None or not row.get("index_commit") or not dest.exists():
+                self._sync_index(installation_id, repo_id, full_name)
+                row = self.state.repository(repo_id) or {}
+            commit = str(row["index_commit"])
+            cached = self._searches.get(full_name)
+            if cached is None or cached[0] != commit:
+                try:
+                    search, _ = open_search(self.settings, dest, commit)
+                except UnknownCommitError:
+                    # Another machine's worker indexed a commit this clone lacks: catch up.
+                    commit = self._sync_index(installation_id, repo_id, full_name)
+                    search = self._searches[full_name][1]
+                self._remember(full_name, commit, search)
+            search = self._searches[full_name][1]
+        age = max(0.0, time.time() - GitRepo(dest).commit_time(commit))
+        return dest, search, commit, age
+
+    def _remember(self, full_name: str, commit: str, search: SearchIndex) -> None:
+        # A loaded search holds BM25 arrays and token lists; keep only the most recent few.
+        self._searches.pop(full_name, None)
+        self._searches[full_name] = (commit, search)
+        while len(self._searches) > CACHED_SEARCHES:
+            self._searches.pop(next(iter(self._searches)))
+
+    def _forget(self, repo_id: int, full_name: str) -> None:
+        from bot.ingest import drop_collections
+        from indexer.build import Indexer
+        from indexer.gitrepo import GitRepo
+
+        dest = self.settings.clone_dir(full_name)
+        if dest.exists():
+            index_dir = Indexer(self.settings).store_for(GitRepo(dest)).root
+            drop_collections(self.settings, index_dir.name)
+            shutil.rmtree(index_dir, ignore_errors=True)
+            shutil.rmtree(dest, ignore_errors=True)
+        self._searches.pop(full_name, None)
+        self.state.forget_repository(repo_id)

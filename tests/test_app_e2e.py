@@ -1,0 +1,255 @@
+"""The App end to end: signed webhooks → queue (huey on SQLite) → worker → clone, index,
+ingest and analysis → the one comment, against the local GitHub double over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from bot.comment import MARKER
+from bot.worker import Worker
+from navbot.config import Settings, load_settings
+from navbot.queue import JobQueue
+from navbot.state import StateStore
+from tests.deliveries import delivery_headers, load_payload
+from tests.evalfixture import ISSUES, build_eval_repo
+from tests.gitfixture import GitFixture
+from tests.github_double import GitHubDouble
+from webhooks import create_app
+
+SECRET = "e2e-secret"
+SHOP = "octo-org/shop"
+INSTALLATION = 42
+
+
+@dataclass
+class App:
+    """Everything of one running navbot, plus the fake GitHub it talks to."""
+
+    github: GitHubDouble
+    settings: Settings
+    state: StateStore
+    queue: JobQueue
+    client: FlaskClient
+    repo: GitFixture
+    repo_id: int
+
+    def deliver(self, event: str, payload: dict[str, Any], delivery_id: str | None = None,
+                secret: str = SECRET) -> Any:
+        """Send a signed webhook to navbot and return the response."""
+        body = json.dumps(payload).encode()
+        return self.client.post("/webhooks/github", data=body,
+                                headers=delivery_headers(event, body, secret, delivery_id))
+
+    def work(self) -> int:
+        """Let the worker run every job that is due."""
+        return self.queue.run_pending()
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        """navbot's comments on an issue, as GitHub holds them."""
+        return [c for c in self.github.comments(SHOP, number) if MARKER in c["body"]]
+
+    def command(self, number: int, text: str, **overrides: Any) -> tuple[int, dict[str, Any]]:
+        """Comment `text` on an issue; return the comment's id and its webhook payload."""
+        comment_id = self.github.add_comment(SHOP, number, text)
+        payload = load_payload("issue_comment.created", installation__id=INSTALLATION,
+                               repository__id=self.repo_id, repository__full_name=SHOP,
+                               issue__number=number, comment__id=comment_id,
+                               comment__body=text, **overrides)
+        return comment_id, payload
+
+    def issue_event(self, number: int, action: str, **extra: Any) -> dict[str, Any]:
+        """An `issues` payload for an issue the double holds."""
+        return {**self.github.issue_webhook(SHOP, number, action), **extra}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    """navbot installed on octo-org/shop, synced (cloned, indexed, history ingested)."""
+    with GitHubDouble() as github:
+        build_eval_repo(tmp_path / "shop")
+        repo = GitFixture(tmp_path / "shop")
+        github.add_installation(INSTALLATION, "octo-org")
+        repo_id = github.add_repo(INSTALLATION, SHOP, repo.path)
+        github.add_issue(SHOP, 3, "Cart total is wrong when a discount code is used",
+                         "The cart total ignores the discount code at checkout.",
+                         state="closed", state_reason="completed")
+        github.add_pull(SHOP, 4, "Apply discounts in Cart.total", "Fixes #3",
+                        files=["shop/cart.py"])
+        settings = load_settings(home=tmp_path / "home", webhook_secret=SECRET,
+                                 job_retry_delay_s=0,
+                                 **github.settings_overrides())
+        state = StateStore(settings.state_url())
+        queue = JobQueue(settings)
+        Worker(settings, state, queue).bind()
+        client = create_app(settings, queue, state).test_client()
+        running = App(github, settings, state, queue, client, repo, repo_id)
+        payload = load_payload("installation.created", installation__id=INSTALLATION)
+        assert running.deliver("installation", payload).status_code == 202
+        running.work()
+        yield running
+
+
+def test_installation_clones_indexes_and_ingests(app: App) -> None:
+    row = app.state.repository(app.repo_id)
+    assert row is not None
+    assert row["index_commit"] == app.repo.git("rev-parse", "main")
+    assert {i["number"] for i in app.state.items(app.repo_id)} == {3, 4}
+    assert app.state.installations()[0]["account"] == "octo-org"
+    # The clone came over HTTP with the installation token, which never touched the disk.
+    assert app.github.requests_to("GET", r"^/git/octo-org/shop\.git/")
+    clone = app.settings.clone_dir(SHOP)
+    token = next(iter(app.github.tokens))
+    assert all(token not in p.read_text(errors="ignore")
+               for p in clone.rglob("*") if p.is_file() and p.stat().st_size < 1_000_000)
+
+
+def test_opened_issue_gets_one_comment_and_edits_update_it(app: App) -> None:
+    title, body = ISSUES["cart"].split("\n\n", 1)
+    app.github.add_issue(SHOP, 7, title, body)
+    opened = app.issue_event(7, "opened")
+    assert app.deliver("issues", opened, delivery_id="d-7").status_code == 202
+    app.work()
+    [comment] = app.comments(7)
+    assert "shop/cart.py" in comment["body"]
+    assert "#3" in comment["body"]  # the past issue fixed by PR #4
+    assert "@" not in comment["body"].replace("@\u200b", "")
+
+    # A redelivery is acknowledged and not processed again; a second delivery of the same
+    # text analyses nothing either.
+    assert app.deliver("issues", opened, delivery_id="d-7").status_code == 200
+    assert app.deliver("issues", opened, delivery_id="d-7b").status_code == 202
+    app.work()
+    writes = len(app.github.writes)
+    assert len(app.comments(7)) == 1
+
+    # A cosmetic edit changes nothing.
+    app.github.add_issue(SHOP, 7, title + "!", body.upper())
+    edited = app.issue_event(7, "edited", changes={"body": {"from": body}})
+    assert app.deliver("issues", edited).status_code == 202
+    app.work()
+    assert len(app.github.writes) == writes
+
+    # A material edit that moves the answer edits the same comment in place.
+    app.github.add_issue(SHOP, 7, title, ISSUES["emails"])
+    assert app.deliver("issues", edited).status_code == 202
+    app.work()
+    [updated] = app.comments(7)
+    assert updated["id"] == comment["id"]
+    assert "shop/emails.py" in updated["body"]
+    assert [w["action"] for w in app.github.writes[writes:]] == ["edit_comment"]
+
+
+def test_forged_signature_enqueues_nothing(app: App) -> None:
+    app.github.add_issue(SHOP, 8, "Rounding", ISSUES["rounding"])
+    response = app.deliver("issues", app.issue_event(8, "opened"), secret="not-the-secret")
+    assert response.status_code == 401
+    assert app.queue.depth() == 0
+    assert app.work() == 0 and app.comments(8) == []
+
+
+def test_unconfident_issue_stays_silent_until_asked(app: App) -> None:
+    app.github.add_issue(SHOP, 9, "Weather", "It rains a lot lately, any thoughts?")
+    assert app.deliver("issues", app.issue_event(9, "opened")).status_code == 202
+    app.work()
+    assert app.comments(9) == []
+    assert app.state.thread(app.repo_id, 9).outcome == "silent"
+
+    command, payload = app.command(9, "/navbot help")
+    assert app.deliver("issue_comment", payload).status_code == 202
+    app.work()
+    [answer] = app.comments(9)
+    assert "/navbot stop" in answer["body"]
+    reaction = next(w for w in app.github.writes if w["action"] == "react")
+    assert reaction["comment_id"] == command and reaction["content"] == "eyes"
+
+
+def test_stop_keeps_navbot_quiet_on_later_edits(app: App) -> None:
+    title, body = ISSUES["stock"].split("\n\n", 1)
+    app.github.add_issue(SHOP, 10, title, body)
+    # From the issue's author, who may stop navbot without being a maintainer.
+    author = load_payload("issue_comment.created")["issue"]["user"]
+    _, payload = app.command(10, "/navbot stop", comment__author_association="NONE",
+                             comment__user=author)
+    assert app.deliver("issue_comment", payload).status_code == 202
+    app.work()
+    assert app.state.thread(app.repo_id, 10).stopped
+    app.github.add_issue(SHOP, 10, title, ISSUES["cart"])
+    edited = app.issue_event(10, "edited", changes={"body": {"from": body}})
+    assert app.deliver("issues", edited).status_code == 202
+    app.work()
+    assert app.comments(10) == []
+
+
+def test_push_moves_the_index_forward(app: App) -> None:
+    new_head = app.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
+                                              "    '''Redeem a gift card.'''\n"})
+    payload = load_payload("push", installation__id=INSTALLATION, repository__id=app.repo_id,
+                           repository__full_name=SHOP, repository__default_branch="main",
+                           ref="refs/heads/main", after=new_head)
+    assert app.deliver("push", payload).status_code == 202
+    app.work()
+    row = app.state.repository(app.repo_id)
+    assert row is not None and row["index_commit"] == new_head
+
+
+def test_github_errors_and_rate_limits_are_survived(app: App) -> None:
+    title, body = ISSUES["rounding"].split("\n\n", 1)
+    app.github.add_issue(SHOP, 11, title, body)
+    app.github.fail_next("GET", r"/issues/11$", 500)
+    app.github.fail_next("GET", r"/issues/11$", 429, headers={"Retry-After": "1"})
+    app.github.fail_next("POST", r"/issues/11/comments$", 502)  # not retried blindly…
+    assert app.deliver("issues", app.issue_event(11, "opened")).status_code == 202
+    app.work()  # …but the job is, and it finds no comment yet, so it posts exactly one
+    assert len(app.comments(11)) == 1
+    assert "shop/pricing.py" in app.comments(11)[0]["body"]
+    assert list(app.state.failures()) == []
+
+
+def test_status_shows_config_errors_feedback_and_failures(app: App) -> None:
+    from click.testing import CliRunner
+
+    from navbot.cli import main
+
+    app.repo.commit("Configure navbot", {".github/navbot.yml": "mode: sometimes\n"})
+    title, body = ISSUES["cart"].split("\n\n", 1)
+    app.github.add_issue(SHOP, 12, title, body)
+    assert app.deliver("issues", app.issue_event(12, "opened")).status_code == 202
+    app.work()
+    [comment] = app.comments(12)  # the invalid config fell back to the defaults (auto)
+    app.github.add_reaction(comment["id"], "+1", user="alice")
+    app.github.add_reaction(comment["id"], "+1", user="carol")
+    _, payload = app.command(12, "/navbot rerun")
+    assert app.deliver("issue_comment", payload).status_code == 202
+    app.work()
+    assert len(app.comments(12)) == 1
+    app.state.record_failure("sync_repository(full_name=octo-org/gone)", "GitHubError: 404")
+
+    result = CliRunner().invoke(main, ["--home", str(app.settings.home), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    [repo] = status["repositories"]
+    assert repo["full_name"] == SHOP and repo["index_commit"]
+    assert "mode" in repo["config_error"]
+    assert status["feedback"] == {"thumbs_up": 2, "thumbs_down": 0}
+    assert status["queue"] == {"backend": "sqlite", "reachable": True, "depth": 0}
+    assert status["failed_jobs"][0]["error"] == "GitHubError: 404"
+    text = CliRunner().invoke(main, ["--home", str(app.settings.home), "status"]).output
+    assert "invalid .github/navbot.yml" in text and "failed jobs: 1" in text
+
+
+def test_uninstall_forgets_everything(app: App) -> None:
+    clone = app.settings.clone_dir(SHOP)
+    assert clone.exists()
+    payload = load_payload("installation.deleted", installation__id=INSTALLATION)
+    assert app.deliver("installation", payload).status_code == 202
+    app.work()
+    assert not clone.exists()
+    assert app.state.repositories() == [] and app.state.installations() == []
+    assert not list((app.settings.home / "repos").iterdir())

@@ -1,0 +1,73 @@
+"""`/navbot` commands in issue comments: run, rerun, help and stop."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from navbot.job import Job
+from webhooks.issues import analyse_job, is_pull_request
+from webhooks.router import router
+
+COMMAND_WORD = "/navbot"
+#: Words understood after `/navbot`; a bare `/navbot` means "run", anything else "help".
+COMMANDS = ("run", "rerun", "help", "stop")
+#: Who besides the issue's author may stop navbot on an issue.
+STOP_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+# A CommonMark code fence: up to three spaces, then three or more backticks or tildes.
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def _closes(line: str, fence: str) -> bool:
+    match = _FENCE.match(line)
+    return (match is not None and match.group(1)[0] == fence[0]
+            and len(match.group(1)) >= len(fence) and not line[match.end():].strip())
+
+
+def parse_command(body: str) -> str | None:
+    """The first `/navbot` command in a comment body, or None when there is none.
+
+    Only a line whose first word is `/navbot` counts, and not inside a fenced code block
+    or a `>` quote, so quoting or documenting a command never triggers it.
+    """
+    fence: str | None = None
+    for line in body.splitlines():
+        if fence is not None:
+            if _closes(line, fence):
+                fence = None
+            continue
+        opening = _FENCE.match(line)
+        if opening is not None:
+            fence = opening.group(1)
+            continue
+        words = line.split()
+        # A quoted line starts with ">", so its first word is never the command.
+        if not words or words[0].lower() != COMMAND_WORD:
+            continue
+        if len(words) == 1:
+            return "run"
+        word = words[1].lower()
+        return word if word in COMMANDS else "help"
+    return None
+
+
+def may_stop(payload: dict[str, Any]) -> bool:
+    """Whether the commenter may stop navbot: the issue's author or a maintainer."""
+    comment = payload["comment"]
+    if comment.get("author_association") in STOP_ASSOCIATIONS:
+        return True
+    author = payload["issue"].get("user") or {}
+    commenter = comment.get("user") or {}
+    return author.get("id") is not None and author.get("id") == commenter.get("id")
+
+
+@router.register("issue_comment", "created")
+def comment_created(payload: dict[str, Any], delivery_id: str) -> list[Job]:
+    """Analyse the issue when a new comment holds a `/navbot` command."""
+    if is_pull_request(payload["issue"]):
+        return []
+    command = parse_command(payload["comment"].get("body") or "")
+    if command is None or (command == "stop" and not may_stop(payload)):
+        return []
+    return [analyse_job(payload, command, delivery_id, comment_id=payload["comment"]["id"])]

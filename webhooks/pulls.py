@@ -1,0 +1,16 @@
+"""Pull request events: a merged PR becomes part of the history navbot learns from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from navbot.job import Job
+from webhooks.router import repository_args, router
+
+
+@router.register("pull_request", "closed")
+def pull_request_closed(payload: dict[str, Any], delivery_id: str) -> list[Job]:
+    """Ingest history after a merge; a PR closed without merging teaches nothing."""
+    if not payload["pull_request"].get("merged"):
+        return []
+    return [Job("ingest_history", repository_args(payload))]
