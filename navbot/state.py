@@ -47,7 +47,6 @@ deliveries = Table(
     Column("event", String(64), nullable=False),
     Column("action", String(64)),
     Column("received_at", Float, nullable=False),
-    Column("jobs", Integer, nullable=False, default=0),
 )
 installations = Table(
     "installations", metadata,
@@ -147,7 +146,7 @@ class StateStore:
             with self.engine.begin() as conn:
                 conn.execute(insert(deliveries).values(
                     delivery_id=delivery_id, event=event_name, action=action,
-                    received_at=time.time(), jobs=0))
+                    received_at=time.time()))
             return True
         except IntegrityError:
             return False
