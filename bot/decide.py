@@ -11,10 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from navbot.job import COMMANDS
 from navbot.records import Thread
-
-ISSUE_EVENTS = ("opened", "edited", "reopened")
-COMMANDS = ("run", "rerun", "help", "stop")
 
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[[ xX]\]", re.MULTILINE)

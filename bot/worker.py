@@ -18,10 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.decide import COMMANDS, plan_comment, should_analyse, text_fingerprint
+from bot.decide import plan_comment, should_analyse, text_fingerprint
 from navbot.config import Settings
 from navbot.errors import JobBusyError, UnknownCommitError
-from navbot.job import Job
+from navbot.job import COMMANDS, Job
 from navbot.queue import JobQueue
 from navbot.state import StateStore
 
@@ -153,7 +153,7 @@ class Worker:
         from bot.analyse import IndexedRepo, analyse_issue
         from bot.comment import MARKER, answer_fingerprint, compose
         from bot.ingest import title_similarity
-        from retrieval.params import default_params
+        from retrieval.params import default_params, posting_threshold
         from retrieval.related_issues import PastItem
 
         client = self.github.installation(installation_id).repo(full_name)
@@ -183,8 +183,9 @@ class Worker:
         items = [PastItem.from_json(i) for i in self.state.items(repo_id)]
         similarity = title_similarity(self.settings, clone, issue.title)
         indexed = IndexedRepo(full_name, row.get("default_branch") or "main", commit, age)
+        threshold = posting_threshold(self.settings.post_threshold)
         analysis = analyse_issue(search, indexed, issue.title, issue.body, number, items,
-                                 similarity, config, default_params(), self._threshold(),
+                                 similarity, config, default_params(), threshold,
                                  explicit=trigger in COMMANDS, show_help=trigger == "help")
         existing = client.find_comment(number, MARKER)
         fingerprint = answer_fingerprint(analysis.answer)
@@ -219,13 +220,6 @@ class Worker:
                                    default_branch=ref.default_branch,
                                    config_error=result.error)
         return result.config
-
-    def _threshold(self) -> float:
-        from retrieval.params import default_params
-
-        if self.settings.post_threshold is not None:
-            return self.settings.post_threshold
-        return default_params().post_threshold
 
     def _sync_index(self, installation_id: int, repo_id: int, full_name: str) -> str:
         from bot.clone import head_commit, sync_mirror

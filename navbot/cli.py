@@ -198,7 +198,7 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
         commit: str | None, limit: int, as_json: bool) -> None:
     """Find the files and symbols an ISSUE's text is about, in PATH (indexed first if needed)."""
     from retrieval.locate import locate
-    from retrieval.params import default_params
+    from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
 
     text = issue_file.read() if issue_file is not None else issue
@@ -210,7 +210,7 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
         search, manifest = open_search(settings, path, commit, progress)
     finally:
         progress.close()
-    threshold = _threshold(settings)
+    threshold = posting_threshold(settings.post_threshold)
     localization = locate(search, text, default_params(), limit=limit)
     found = localization.to_json()
     found["index_commit"] = manifest["commit"]
@@ -222,14 +222,6 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     elif not found["files"]:
         found["message"] = "no file matches the issue"
     click.echo(json.dumps(found, indent=1) if as_json else _format_localization(found))
-
-
-def _threshold(settings: Settings) -> float:
-    from retrieval.params import default_params
-
-    if settings.post_threshold is not None:
-        return settings.post_threshold
-    return default_params().post_threshold
 
 
 @main.command("eval")
@@ -255,7 +247,7 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
     from navbot.evaluation.progress import EvalProgress
     from navbot.evaluation.report import CsvLog, SignalLog, markdown, summary
     from navbot.evaluation.runner import EvalRun
-    from retrieval.params import default_params
+    from retrieval.params import default_params, posting_threshold
 
     settings = _settings(ctx)
     dataset = load_dataset(data)
@@ -267,7 +259,8 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
     logs: list[CsvLog | SignalLog] = [] if out_dir is None else [
         CsvLog(out_dir / "instances.csv"), SignalLog(out_dir / "signals.jsonl")]
     progress = EvalProgress(len(chosen), bar=sys.stderr.isatty(), logs=logs)
-    run = EvalRun(settings, repos_dir, default_params(), _threshold(settings), progress)
+    run = EvalRun(settings, repos_dir, default_params(),
+                  posting_threshold(settings.post_threshold), progress)
     try:
         report = run.run(chosen, dataset.skipped)
     finally:

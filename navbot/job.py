@@ -20,8 +20,9 @@ JOB_ARGS: dict[str, tuple[str, ...]] = {
     "analyse_issue": ("installation_id", "repo_id", "full_name", "number", "trigger"),
 }
 
-#: What started an analysis: an issue event, or a `/navbot` command in a comment.
-TRIGGERS = ("opened", "edited", "reopened", "run", "rerun", "help", "stop")
+#: The `/navbot` commands; with an issue event (opened, edited, reopened) they are what can
+#: start an analysis.
+COMMANDS = ("run", "rerun", "help", "stop")
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,8 @@ def load_params(path: Path | None = None) -> Params:
 def default_params() -> Params:
     """The packaged parameters, read once per process."""
     return load_params()
+
+
+def posting_threshold(override: float | None) -> float:
+    """The confidence needed to post files: the setting when given, else the fitted one."""
+    return override if override is not None else default_params().post_threshold

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from navbot.job import Job
+from navbot.job import COMMANDS, Job
 from webhooks.issues import analyse_job, is_pull_request
 from webhooks.router import router
 
 COMMAND_WORD = "/navbot"
 #: Words understood after `/navbot`; a bare `/navbot` means "run", anything else "help".
-COMMANDS = ("run", "rerun", "help", "stop")
 #: Who besides the issue's author may stop navbot on an issue.
 STOP_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
