@@ -134,8 +134,21 @@ class Worker:
             return
         with self._lock(f"history:{repo_id}", REPO_LOCK_TTL_S):
             client = self.github.installation(installation_id).repo(full_name)
-            ingest_items(self.settings, self.state, client, repo_id,
-                         self.settings.clone_dir(full_name))
+            clone = self.settings.clone_dir(full_name)
+            if not ingest_items(self.settings, self.state, client, repo_id, clone):
+                return
+            self._apply_history(repo_id, full_name)
+
+    def _apply_history(self, repo_id: int, full_name: str) -> None:
+        """Lay the ingested issues and PRs over the repository's graph and history signal."""
+        from retrieval.searcher import apply_github_history
+
+        clone = self.settings.clone_dir(full_name)
+        if not clone.exists():
+            return  # the first index will include them
+        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+            apply_github_history(self.settings, clone, self.state.items(repo_id))
+            self._searches.pop(full_name, None)
 
     # Issues ------------------------------------------------------------------------------------
     def job_analyse_issue(self, installation_id: int, repo_id: int, full_name: str,

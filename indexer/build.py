@@ -19,6 +19,7 @@ from typing import Any
 
 from indexer.facts import FileFacts
 from indexer.filters import SkipRules, skip_reason_for_content, skip_reason_for_path
+from indexer.github_history import github_history, merge_history
 from indexer.gitrepo import CommitRecord, GitRepo, TreeEntry
 from indexer.graph import GraphData, assemble
 from indexer.history import build_history
@@ -127,6 +128,23 @@ class Indexer:
             previous = None if full else self._usable_previous(store, repo, sha)
             return self._run(repo, store, sha, previous)
 
+    def apply_github_items(self, path: Path, items: list[dict[str, Any]]) -> GraphData | None:
+        """Keep ingested GitHub issues and PRs with the index and lay them over its graph.
+
+        Returns the new graph, or None when the repository has no index yet (its first
+        index will include them).
+        """
+        store = self.store_for(GitRepo(path))
+        with store.lock(self.settings.lock_timeout_s):
+            store.save_github_items(items)
+            if not store.exists():
+                return None
+            graph = store.load_graph()
+            present = [attrs["path"] for _, attrs in graph.nodes if attrs["kind"] == "file"]
+            graph = merge_history(graph, github_history(items, present))
+            store.replace_graph(graph)
+            return graph
+
     def _usable_previous(self, store: IndexStore, repo: GitRepo, sha: str) -> IndexState | None:
         if not store.exists():
             return None
@@ -167,6 +185,9 @@ class Indexer:
 
         mark = time.perf_counter()
         graph = assemble(facts, resolution, history)
+        items = store.github_items()
+        if items:  # ingested from GitHub by the App: every rebuild keeps them
+            graph = merge_history(graph, github_history(items, facts))
         timings["assemble"] = time.perf_counter() - mark
 
         mark = time.perf_counter()

@@ -126,6 +126,26 @@ class IndexStore:
         """The current graph."""
         return graph_from_json(_read_json(self._snapshot(self.manifest()) / "graph.json"))
 
+    def replace_graph(self, graph: GraphData) -> None:
+        """Replace the current snapshot's graph atomically (the GitHub overlay changed)."""
+        snapshot = self._snapshot(self.manifest())
+        temporary = snapshot / "graph.json.tmp"
+        _write_json(temporary, {"format": "navbot-graph", "schema": SCHEMA_VERSION,
+                                "nodes": graph.nodes, "edges": graph.edges})
+        os.replace(temporary, snapshot / "graph.json")
+
+    def github_items(self) -> list[dict[str, Any]]:
+        """The issues and PRs ingested from GitHub, kept apart so every rebuild reapplies them."""
+        path = self.root / "github.json"
+        return list(_read_json(path)["items"]) if path.exists() else []
+
+    def save_github_items(self, items: list[dict[str, Any]]) -> None:
+        """Replace the ingested issues and PRs atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.root / "github.json.tmp"
+        _write_json(temporary, {"schema": SCHEMA_VERSION, "items": items})
+        os.replace(temporary, self.root / "github.json")
+
     def load_state(self) -> IndexState:
         """Manifest, facts and history of the current snapshot."""
         manifest = self.manifest()

@@ -1,9 +1,10 @@
 """The history signal: past changes whose messages resemble the issue, and the files they touched.
 
-A bug report often reads like the commit that fixed a similar bug before. Commits (with the
-files they modified, under today's names) are ranked by BM25 of their messages against the
-issue; each file then scores by the similarity of the commits that touched it, shared among
-the files of each commit so that sweeping commits say little about any one file.
+A bug report often reads like the commit that fixed a similar bug before. Changes (commits,
+or merged pull requests when GitHub data was ingested, with the files they modified under
+today's names) are ranked by BM25 of their messages against the issue; each file then
+scores by the similarity of the changes that touched it, shared among the files of each
+change so that sweeping changes say little about any one file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
+from indexer.github_history import GITHUB_KEY
 from indexer.graph import GraphData
 from retrieval.lexical import LexicalIndex, top_indices
 from retrieval.text import tokenize
@@ -36,7 +39,10 @@ class RelatedChange:
 
 @dataclass
 class PastChange:
-    """A non-merge commit with the searchable files it modified and the issues it closed."""
+    """A non-merge commit or a merged PR: the searchable files it modified, the issues it closed.
+
+    `sha` is empty for a pull request whose merge commit git history does not reach.
+    """
 
     sha: str
     title: str
@@ -46,24 +52,41 @@ class PastChange:
 
     def label(self) -> str:
         """How evidence names this change."""
-        where = f"commit {self.sha[:10]}"
-        if self.pull_request is not None:
-            where += f" (PR #{self.pull_request})"
+        if not self.sha:
+            where = f"PR #{self.pull_request}"
+        else:
+            where = f"commit {self.sha[:10]}"
+            if self.pull_request is not None:
+                where += f" (PR #{self.pull_request})"
         closes = f", which fixed {', '.join(self.fixes)}" if self.fixes else ""
         return f'{where} "{self.title[:80]}"{closes}'
 
 
 def past_changes(graph: GraphData, searchable: Collection[str]) -> list[PastChange]:
-    """The commits of `graph` that modified between 1 and MAX_FILES_PER_CHANGE searchable files."""
+    """The changes of `graph` that modified between 1 and MAX_FILES_PER_CHANGE searchable files."""
+    return [change for change, _ in _changes_and_messages(graph, searchable)]
+
+
+def _changes_and_messages(graph: GraphData, searchable: Collection[str]
+                          ) -> list[tuple[PastChange, str]]:
+    """Each usable change with the text that describes it.
+
+    A change is a non-merge commit, or a merged pull request the GitHub API described: its
+    title and body say more than its commits' messages, and it lists every file it changed,
+    so it stands for its commits, which are then left out.
+    """
     commits: dict[str, dict[str, object]] = {}
+    pulls: dict[str, dict[str, Any]] = {}
     for node_id, attrs in graph.nodes:
         if attrs["kind"] == "commit" and not attrs.get("merge"):
             commits[node_id] = attrs
+        elif attrs["kind"] == "pr" and (attrs.get(GITHUB_KEY) or {}).get("merged"):
+            pulls[node_id] = attrs
     files: dict[str, list[str]] = defaultdict(list)
     fixes: dict[str, list[str]] = defaultdict(list)
     prs: dict[str, int] = {}
     for source, target, kind, _ in graph.edges:
-        if source not in commits:
+        if source not in commits and source not in pulls:
             continue
         if kind == "modifies" and target.removeprefix("file:") in searchable:
             files[source].append(target.removeprefix("file:"))
@@ -74,9 +97,20 @@ def past_changes(graph: GraphData, searchable: Collection[str]) -> list[PastChan
     changes = []
     for node_id, attrs in commits.items():
         touched = files.get(node_id, [])
+        if prs.get(node_id) is not None and f"pr:{prs[node_id]}" in pulls:
+            continue
         if 1 <= len(touched) <= MAX_FILES_PER_CHANGE:
-            changes.append(PastChange(str(attrs["sha"]), str(attrs["title"]), touched,
-                                      fixes.get(node_id, []), prs.get(node_id)))
+            changes.append((PastChange(str(attrs["sha"]), str(attrs["title"]), touched,
+                                       fixes.get(node_id, []), prs.get(node_id)),
+                            str(attrs.get("message", ""))))
+    for node_id, attrs in pulls.items():
+        touched = sorted(set(files.get(node_id, [])))
+        described = attrs[GITHUB_KEY]
+        if 1 <= len(touched) <= MAX_FILES_PER_CHANGE:
+            change = PastChange(str(attrs.get("merge_commit") or ""), str(described["title"]),
+                                touched, sorted(set(fixes.get(node_id, []))),
+                                int(attrs["number"]))
+            changes.append((change, f"{described['title']}\n\n{described['body']}"))
     return changes
 
 
@@ -96,10 +130,9 @@ class HistorySignal:
     @classmethod
     def from_graph(cls, graph: GraphData, searchable: Collection[str]) -> HistorySignal:
         """The signal over every usable change in `graph`."""
-        messages = {node_id.removeprefix("commit:"): str(attrs.get("message", ""))
-                    for node_id, attrs in graph.nodes if attrs["kind"] == "commit"}
-        changes = past_changes(graph, searchable)
-        return cls(changes, LexicalIndex([tokenize(messages[c.sha]) for c in changes]))
+        found = _changes_and_messages(graph, searchable)
+        return cls([change for change, _ in found],
+                   LexicalIndex([tokenize(message) for _, message in found]))
 
     def score(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         """File scores from the changes most similar to `tokens`, and each file's best change."""

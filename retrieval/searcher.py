@@ -18,6 +18,7 @@ from navbot.config import Settings
 from retrieval.corpus import DocumentCache
 from retrieval.dense import DenseSignal, question_items
 from retrieval.embed import Embedder
+from retrieval.history_signal import HistorySignal
 from retrieval.locate import SearchIndex
 from retrieval.persist import load_search, save_search
 from retrieval.vectors import SyncStats, VectorCollection, collection_name, open_client
@@ -96,3 +97,24 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     state = store.load_state()
     search, _ = builder.build_and_save(state.facts, store.load_graph(), manifest["commit"])
     return search, manifest
+
+
+def apply_github_history(settings: Settings, path: Path, items: list[dict[str, Any]]) -> bool:
+    """Lay ingested GitHub issues and PRs over `path`'s index and its saved search.
+
+    Only the history signal depends on them, so a saved search gets a new history signal
+    and keeps the rest. Returns whether an index existed to update.
+    """
+    indexer = Indexer(settings)
+    graph = indexer.apply_github_items(path, items)
+    if graph is None:
+        return False
+    git = GitRepo(path)
+    store = indexer.store_for(git)
+    builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings))
+    commit = store.manifest()["commit"]
+    saved = builder.load(commit)
+    if saved is not None:
+        saved.history = HistorySignal.from_graph(graph, set(saved.corpus.files))
+        save_search(saved, builder.saved, commit)
+    return True

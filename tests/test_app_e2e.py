@@ -14,9 +14,13 @@ from flask.testing import FlaskClient
 
 from bot.comment import MARKER
 from bot.worker import Worker
+from indexer.build import Indexer
+from indexer.gitrepo import GitRepo
 from navbot.config import Settings, load_settings
 from navbot.queue import JobQueue
 from navbot.state import StateStore
+from retrieval.searcher import open_search
+from retrieval.text import tokenize
 from tests.deliveries import delivery_headers, load_payload
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.gitfixture import GitFixture
@@ -63,6 +67,17 @@ class App:
                                issue__number=number, comment__id=comment_id,
                                comment__body=text, **overrides)
         return comment_id, payload
+
+    def push_gift_cards(self) -> str:
+        """Commit a new file to main, deliver the push and work; return the new head."""
+        new_head = self.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
+                                                  "    '''Redeem a gift card.'''\n"})
+        payload = load_payload("push", installation__id=INSTALLATION, repository__id=self.repo_id,
+                               repository__full_name=SHOP, repository__default_branch="main",
+                               ref="refs/heads/main", after=new_head)
+        assert self.deliver("push", payload).status_code == 202
+        self.work()
+        return new_head
 
     def issue_event(self, number: int, action: str, **extra: Any) -> dict[str, Any]:
         """An `issues` payload for an issue the double holds."""
@@ -188,15 +203,45 @@ def test_stop_keeps_navbot_quiet_on_later_edits(app: App) -> None:
 
 
 def test_push_moves_the_index_forward(app: App) -> None:
-    new_head = app.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
-                                              "    '''Redeem a gift card.'''\n"})
-    payload = load_payload("push", installation__id=INSTALLATION, repository__id=app.repo_id,
-                           repository__full_name=SHOP, repository__default_branch="main",
-                           ref="refs/heads/main", after=new_head)
-    assert app.deliver("push", payload).status_code == 202
-    app.work()
+    new_head = app.push_gift_cards()
     row = app.state.repository(app.repo_id)
     assert row is not None and row["index_commit"] == new_head
+
+
+def _graph(app: App) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]]]:
+    store = Indexer(app.settings).store_for(GitRepo(app.settings.clone_dir(SHOP)))
+    graph = store.load_graph()
+    return dict(graph.nodes), {(u, v, kind) for u, v, kind, _ in graph.edges}
+
+
+def test_merged_pull_requests_join_the_history_graph_and_survive_reindexing(app: App) -> None:
+    nodes, edges = _graph(app)
+    assert nodes["pr:4"]["github"]["title"] == "Apply discounts in Cart.total"
+    assert nodes["issue:3"]["github"]["state_reason"] == "completed"
+    assert {("pr:4", "file:shop/cart.py", "modifies"), ("pr:4", "issue:3", "fixes"),
+            ("author:@alice", "pr:4", "authored")} <= edges
+
+    app.github.add_pull(SHOP, 5, "Gift cards lose their balance on refund",
+                        "A refunded order never credits the gift card again.",
+                        files=["shop/pricing.py", "docs/gone.md"])
+    payload = load_payload("pull_request.closed", installation__id=INSTALLATION,
+                           repository__id=app.repo_id, repository__full_name=SHOP,
+                           number=5, pull_request__number=5, pull_request__merged=True)
+    assert app.deliver("pull_request", payload).status_code == 202
+    app.work()
+    nodes, edges = _graph(app)
+    assert ("pr:5", "file:shop/pricing.py", "modifies") in edges
+    assert ("pr:5", "file:docs/gone.md", "modifies") not in edges  # not in the repository
+    search, _ = open_search(app.settings, app.settings.clone_dir(SHOP))
+    assert search.history is not None
+    files, evidence = search.history.score(tokenize("gift card balance after a refund"))
+    assert max(files, key=files.__getitem__) == "shop/pricing.py"
+    assert evidence["shop/pricing.py"].startswith('changed by similar PR #5 "Gift cards')
+
+    app.push_gift_cards()
+    nodes, edges = _graph(app)
+    assert nodes["pr:5"]["github"]["merged"] is True
+    assert {("pr:4", "issue:3", "fixes"), ("pr:5", "file:shop/pricing.py", "modifies")} <= edges
 
 
 def test_github_errors_and_rate_limits_are_survived(app: App) -> None:
