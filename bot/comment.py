@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from bot.also_change import AlsoChange
 from bot.sanitize import TRUNCATED_NOTICE, sanitize
 
 MARKER = "<!-- navbot:answer -->"
@@ -68,6 +69,7 @@ class RelatedItem:
     group: str  # "open" | "fixed" | "not_planned" | "commit"
     evidence: tuple[str, ...]
     fixed_by: tuple[int, ...] = ()  # PR numbers
+    fixes: tuple[str, ...] = ()  # for a commit: the issues it closed ("#3")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class Answer:
     max_files: int = 5
     note: str | None = None  # e.g. on an explicit /navbot when not confident
     help: bool = False  # append HELP_TEXT
+    also: tuple[AlsoChange, ...] = ()  # other places that may need to change
+    plan: str | None = None  # an LLM's short plan, shown with the changes section
+    diff: str | None = None  # a validated unified diff sketch
+    track_record: str | None = None  # calibration's "right X% of the time" sentence
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,9 @@ def answer_fingerprint(answer: Answer) -> str:
                           for _, items in shown.related for item in items),
         "note": answer.note,
         "help": answer.help,
+        "also": sorted([a.path, a.kind] for a in answer.also) if shown.symbols else [],
+        "plan": answer.plan if shown.symbols else None,
+        "diff": answer.diff if shown.symbols else None,
     }
     encoded = json.dumps(said, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
@@ -207,7 +216,34 @@ def _changes_section(answer: Answer, symbols: tuple[SymbolHit, ...]) -> str:
         lines.append(f"- [{_code(hit.name)}]({_blob_url(answer, hit.path)}{anchor}) "
                      f"in {_code(hit.path)}, {span}")
         lines.extend(_why(hit.evidence))
+    if answer.plan:
+        lines += ["", "**A possible approach**, written by a language model from the code "
+                  "above: a starting point to check, never a patch to paste.", "",
+                  _plain_block(answer.plan)]
+    if answer.diff:
+        fence = "`" * max(3, _longest_backtick_run(answer.diff) + 1)
+        lines += ["", f"<details><summary>A sketch of the diff (it applies to "
+                  f"{answer.index_commit[:7]}; not run or tested)</summary>", "",
+                  f"{fence}diff", answer.diff.rstrip("\n"), fence, "", "</details>"]
+    if answer.also:
+        lines += ["", "**What else may need to change**", ""]
+        lines += [f"- {_code(item.path)}: {_plain(item.reason)}" for item in answer.also]
     return _joined(lines)
+
+
+def _plain_block(text: str) -> str:
+    """Model-written text as plain lines: bullets kept, nothing else of markdown trusted."""
+    out = []
+    for line in text.strip().splitlines():
+        bullet = line.lstrip().startswith(("- ", "* "))
+        words = _plain(line.lstrip()[2:] if bullet else line.strip())
+        if words:
+            out.append(f"- {words}" if bullet else words)
+    return "\n".join(out)
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 def _footer(answer: Answer) -> str:
@@ -215,7 +251,8 @@ def _footer(answer: Answer) -> str:
     indexed = f"[{commit[:7]}](https://github.com/{repo}/commit/{quote(commit, safe='')})"
     return ("---\n\n"
             f"Indexed at {indexed}, {age_in_words(answer.index_age_s)}.\n"
-            "React with 👍 or 👎 to tell us whether this helped.\n"
+            + (f"{_plain(answer.track_record)}\n" if answer.track_record else "")
+            + "React with 👍 or 👎 to tell us whether this helped.\n"
             "Comment `/navbot rerun` to look again, or `/navbot stop` to stop navbot here.")
 
 

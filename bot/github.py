@@ -7,6 +7,7 @@ token ever reaches a message.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -44,6 +45,7 @@ from bot.github_data import (
 from indexer.refs import issue_refs
 from navbot.config import Settings
 from navbot.errors import GitHubAuthError, GitHubError, RateLimitedError
+from navbot.job import MAINTAINER_ASSOCIATIONS
 
 __all__ = ["CommentData", "GitHubApp", "InstallationClient", "IssueData", "ItemData",
            "RepoClient", "RepoRef"]
@@ -57,6 +59,7 @@ TIMEOUT_S = 30
 WRITE_SPACING_S = 1.0  # GitHub asks integrations to space content-creating requests
 _API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _KEY_HINT = "set NAVBOT_PRIVATE_KEY (the PEM text) or NAVBOT_PRIVATE_KEY_PATH (a .pem file)"
+_FOCUS = re.compile(r"/navbot\s+focus\b(.*)", re.IGNORECASE | re.DOTALL)
 
 
 class _BoundedRetry(GithubRetry):
@@ -298,6 +301,28 @@ class RepoClient:
                 if marker in (comment.body or "") and comment.user.type == "Bot":
                     return comment_data(comment)
         return None
+
+    def maintainer_notes(self, number: int, since: datetime) -> list[str]:
+        """Comments maintainers wrote on the issue since `since`, oldest first.
+
+        A maintainer is the repository's owner, a member or a collaborator. A note is a plain
+        comment (a correction) or the text of `/navbot focus …`; other commands are requests,
+        not notes, and are left out.
+        """
+        notes = []
+        with _github_call(f"reading the comments of {self.full_name}#{number}"):
+            for comment in self._repo.get_issue(number).get_comments(since=since):
+                body = (comment.body or "").strip()
+                if (comment.user.type == "Bot" or comment.created_at < since
+                        or comment.raw_data.get("author_association")
+                        not in MAINTAINER_ASSOCIATIONS):
+                    continue
+                focus = _FOCUS.match(body)
+                if focus is not None:
+                    notes.append(focus.group(1).strip())
+                elif not body.lower().startswith("/navbot"):
+                    notes.append(body)
+        return notes
 
     def create_comment(self, number: int, body: str) -> int:
         """Comment on the issue; returns the new comment's id."""

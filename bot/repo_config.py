@@ -39,6 +39,7 @@ class RepoConfig(BaseModel):
     sections: Sections = Field(default_factory=Sections)
     threshold: Fraction | None = None  # overrides the default posting threshold for files
     related_threshold: Fraction | None = None
+    changes_threshold: Fraction | None = None  # unset: the files threshold
     ignore: list[str] = Field(default_factory=list)  # globs of paths never to suggest
     # Three by default: the calibrated confidence is about the top three files.
     max_files: int = Field(default=3, ge=1, le=20)

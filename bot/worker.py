@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.decide import plan_comment, should_analyse, text_fingerprint
+from bot.decide import should_analyse, text_fingerprint
 from navbot.config import Settings
 from navbot.errors import JobBusyError, UnknownCommitError
 from navbot.job import COMMANDS, Job
@@ -27,12 +27,12 @@ from navbot.state import StateStore
 
 if TYPE_CHECKING:
     from bot.github import GitHubApp, RepoClient
+    from navbot.runs import RunStore
     from retrieval.locate import SearchIndex
 
 log = logging.getLogger("navbot.worker")
 
 REPO_LOCK_TTL_S = 3600.0  # an index of a large repository takes minutes, never an hour
-ISSUE_LOCK_TTL_S = 1800.0
 CONFIG_PATH = ".github/navbot.yml"
 CACHED_SEARCHES = 4  # searches kept loaded per worker process
 
@@ -48,6 +48,7 @@ class Worker:
         self._github = github
         self._owner = uuid.uuid4().hex[:12]
         self._searches: dict[str, tuple[str, SearchIndex]] = {}
+        self._runs: RunStore | None = None
 
     @property
     def github(self) -> GitHubApp:
@@ -157,17 +158,15 @@ class Worker:
         """Analyse an issue and create, edit or leave its one comment."""
         if self.state.is_suspended(installation_id):
             return
-        with self._lock(f"issue:{repo_id}:{number}", ISSUE_LOCK_TTL_S):
+        with self._lock(f"issue:{repo_id}:{number}", self.settings.issue_lock_ttl_s):
             self._analyse(installation_id, repo_id, full_name, number, trigger, comment_id,
                           delivery_id)
 
     def _analyse(self, installation_id: int, repo_id: int, full_name: str, number: int,
                  trigger: str, comment_id: int | None, delivery_id: str | None) -> None:
-        from bot.analyse import IndexedRepo, analyse_issue
-        from bot.comment import MARKER, answer_fingerprint, compose
-        from bot.ingest import title_similarity
-        from retrieval.params import default_params, posting_threshold
-        from retrieval.related_issues import PastItem
+        from bot.pipeline.analysis import analyse, run_id_for
+        from bot.pipeline.model import Composed, Posted
+        from bot.pipeline.runner import RunInputs
 
         client = self.github.installation(installation_id).repo(full_name)
         issue = client.issue(number)
@@ -191,33 +190,131 @@ class Worker:
             return
         if comment_id is not None:
             client.react(comment_id, "eyes")  # acknowledge the command before the work
+        inputs = RunInputs(
+            run_id=run_id_for(repo_id, number, trigger, delivery_id, comment_id),
+            full_name=full_name, number=number, trigger=trigger, title=issue.title,
+            body=issue.body, repo_id=repo_id, delivery_id=delivery_id,
+            explicit=trigger in COMMANDS, show_help=trigger == "help")
+        env = self._run_env(installation_id, repo_id, full_name, issue.title, config, thread,
+                            client)
+        job = {"installation_id": installation_id, "repo_id": repo_id, "full_name": full_name,
+               "number": number, "trigger": trigger, "comment_id": comment_id,
+               "delivery_id": delivery_id}
+        run = analyse(inputs, env, self.runs, self._budget(), self.settings.run_wall_s,
+                      job=job)
+        if run is None:
+            return
+        posted = run.output("post", Posted)
+        composed = run.output("compose", Composed)
+        if posted is None:
+            return
+        self.state.save_thread(replace(
+            thread, comment_id=posted.comment_id, text_hash=text_hash,
+            answer_hash=posted.fingerprint if posted.action != "silent" else thread.answer_hash,
+            stopped=False if trigger in COMMANDS else thread.stopped,
+            outcome=posted.action, reason=posted.reason,
+            confidence=composed.answer.confidence if composed else None,
+            thumbs_up=posted.thumbs_up if posted.comment_id else thread.thumbs_up,
+            thumbs_down=posted.thumbs_down if posted.comment_id else thread.thumbs_down))
+
+    def _run_env(self, installation_id: int, repo_id: int, full_name: str, title: str,
+                 config: Any, thread: Any, client: RepoClient) -> Any:
+        """Everything the pipeline needs for one run of this repository."""
+        from datetime import UTC, datetime
+
+        from bot.ingest import title_similarity
+        from bot.pipeline.env import IndexedRepo, RunEnv
+        from retrieval.params import default_params
+        from retrieval.related_issues import PastItem
+
         clone, search, commit, age = self._search(installation_id, repo_id, full_name)
         row = self.state.repository(repo_id) or {}
-        items = [PastItem.from_json(i) for i in self.state.items(repo_id)]
-        similarity = title_similarity(self.settings, clone, issue.title)
-        indexed = IndexedRepo(full_name, row.get("default_branch") or "main", commit, age)
-        threshold = posting_threshold(self.settings.post_threshold)
-        analysis = analyse_issue(search, indexed, issue.title, issue.body, number, items,
-                                 similarity, config, default_params(), threshold,
-                                 explicit=trigger in COMMANDS, show_help=trigger == "help")
-        existing = client.find_comment(number, MARKER)
-        fingerprint = answer_fingerprint(analysis.answer)
-        plan = plan_comment(trigger, analysis.cleared, fingerprint, thread,
-                            existing.id if existing else None)
-        posted_id = existing.id if existing else None
-        if plan.action == "create":
-            posted_id = client.create_comment(number, compose(analysis.answer))
-        elif plan.action == "edit" and existing is not None:
-            client.edit_comment(existing.id, compose(analysis.answer))
-        log.info("%s#%d: %s (%s; gates: %s; delivery %s)", full_name, number, plan.action,
-                 plan.reason, analysis.gates, delivery_id)
-        self.state.save_thread(replace(
-            thread, comment_id=posted_id, text_hash=text_hash,
-            answer_hash=fingerprint if plan.action != "silent" else thread.answer_hash,
-            stopped=False if trigger in COMMANDS else thread.stopped,
-            outcome=plan.action, reason=plan.reason, confidence=analysis.answer.confidence,
-            thumbs_up=existing.reactions.get("+1", 0) if existing else thread.thumbs_up,
-            thumbs_down=existing.reactions.get("-1", 0) if existing else thread.thumbs_down))
+        started = datetime.now(UTC)
+        return RunEnv(
+            repo=IndexedRepo(full_name, row.get("default_branch") or "main", commit, age,
+                             clone),
+            search=lambda: search, graph=lambda: self._graph(clone), config=config,
+            params=default_params(), thresholds=self._thresholds(config, clone),
+            items=[PastItem.from_json(i) for i in self.state.items(repo_id)],
+            title_similarity=title_similarity(self.settings, clone, title),
+            llm=self._llm(), notes=lambda: client.maintainer_notes(thread.number, started),
+            client=client, thread=thread,
+            keepalive=lambda: self._renew(f"issue:{repo_id}:{thread.number}"),
+            secrets=self._secrets(installation_id))
+
+    def _secrets(self, installation_id: int) -> tuple[str, ...]:
+        """Every secret this worker holds, so that no comment can carry one."""
+        held = [self.settings.llm_api_key, self.settings.webhook_secret,
+                self.settings.private_key]
+        values = [s.get_secret_value() for s in held if s is not None]
+        return (*values, self.github.installation(installation_id).token())
+
+    def _renew(self, name: str) -> None:
+        if not self.state.renew_lock(name, self._owner, self.settings.issue_lock_ttl_s):
+            raise JobBusyError(f"{name} lapsed to another worker")
+
+    @property
+    def runs(self) -> RunStore:
+        """Analysis runs, checkpoints and traces, in the state database."""
+        if self._runs is None:
+            from navbot.runs import RunStore
+
+            self._runs = RunStore(self.state.engine)
+        return self._runs
+
+    def resume_stale_runs(self) -> int:
+        """Queue again the runs whose worker died mid-run; they resume from their checkpoints.
+
+        A run is stale when its last heartbeat is older than the issue lock's lifetime, so
+        its lock has lapsed too and the queued job can take it.
+        """
+        count = 0
+        for row in self.runs.stale_runs(self.settings.issue_lock_ttl_s):
+            if row["job"]:
+                log.warning("run %s of %s#%s stopped mid-way; queueing it again",
+                            row["run_id"], row["full_name"], row["number"])
+                self.queue.enqueue(Job("analyse_issue", row["job"]))
+                count += 1
+        return count
+
+    def _budget(self) -> Any:
+        from bot.llm import RunBudget
+
+        return RunBudget.from_settings(self.settings)
+
+    def _llm(self) -> Any:
+        """The LLM client, or None when no model is configured."""
+        if self.settings.llm_base_url is None and self.settings.llm_mode == "live":
+            return None
+        from bot.llm import LLMClient
+
+        return LLMClient(self.settings, self.runs)
+
+    def _graph(self, clone: Path) -> Any:
+        from indexer.build import Indexer
+        from indexer.gitrepo import GitRepo
+
+        return Indexer(self.settings).store_for(GitRepo(clone)).load_graph()
+
+    def _thresholds(self, config: Any, clone: Path) -> Any:
+        """Each section's gate: the repository's config, else its calibration, else defaults."""
+        from bot.pipeline.env import Thresholds
+        from navbot.cli_calibrate import load_calibration
+        from retrieval.params import posting_threshold
+        from retrieval.related_issues import MIN_SCORE
+
+        calibration = load_calibration(self.settings, clone)
+        related = config.related_threshold if config.related_threshold is not None else MIN_SCORE
+        record = calibration.sentence if calibration and calibration.fitted else None
+        if config.threshold is not None:
+            files, source = float(config.threshold), "repository config"
+        elif calibration is not None and calibration.fitted:
+            files, source = calibration.threshold, "calibration"
+        else:
+            files, source = posting_threshold(self.settings.post_threshold), "default"
+        changes = (float(config.changes_threshold) if config.changes_threshold is not None
+                   else files)
+        return Thresholds(files, changes, float(related), source, record)
 
     # Helpers -------------------------------------------------------------------------------------
     def _repo_config(self, client: RepoClient, repo_id: int, full_name: str,

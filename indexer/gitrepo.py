@@ -132,6 +132,10 @@ class GitRepo:
                                      int(size) if known else None))
         return entries
 
+    def read_file(self, commit: str, path: str) -> bytes:
+        """The content of `path` at `commit`."""
+        return self._run(["cat-file", "blob", f"{commit}:{path}"]).stdout
+
     def read_blobs(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Yield (sha, content) for each blob, through one `git cat-file --batch` process."""
         proc = subprocess.Popen(

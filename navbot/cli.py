@@ -50,7 +50,7 @@ def _settings(ctx: click.Context, **overrides: object) -> Settings:
     return load_settings(home=base.get("home"), **overrides)
 
 
-class _ProgressBar:
+class ProgressBar:
     """Per-stage tqdm bars on stderr; silent when stderr is not a terminal."""
 
     def __init__(self, enabled: bool) -> None:
@@ -97,7 +97,7 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
     from retrieval.searcher import SearchBuilder, embedder_for
 
     settings = _settings(ctx)
-    progress = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         result = Indexer(settings, progress).index(path, commit=commit, full=full)
         mark = time.perf_counter()
@@ -205,7 +205,7 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     if not text or not text.strip():
         raise click.UsageError("give the issue's text as an argument or with --issue-file")
     settings = _settings(ctx)
-    progress = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         search, manifest = open_search(settings, path, commit, progress)
     finally:
@@ -275,10 +275,13 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
 
 
 def _register_app_commands() -> None:
+    from navbot import cli_calibrate, cli_runs
     from navbot.cli_app import serve, status, worker
 
     for command in (serve, worker, status):
         main.add_command(command)
+    cli_runs.register(main)
+    cli_calibrate.register(main)
 
 
 _register_app_commands()

@@ -35,7 +35,9 @@ def _start_worker(settings: Settings) -> Any:
 
     state = StateStore(settings.state_url())
     queue = JobQueue(settings)
-    Worker(settings, state, queue).bind()
+    worker = Worker(settings, state, queue)
+    worker.bind()
+    worker.resume_stale_runs()
     return state, queue
 
 
@@ -110,7 +112,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             {"full_name": r["full_name"], "installation_id": r["installation_id"],
              "index_commit": r["index_commit"],
              "indexed_age_s": round(now - r["indexed_at"]) if r["indexed_at"] else None,
-             "config_error": r["config_error"]}
+             "config_error": r["config_error"],
+             "calibration": _track_record(settings, r["full_name"])}
             for r in state.repositories()],
         "queue": {"backend": "redis" if settings.redis_url else "sqlite",
                   "reachable": queue.reachable(),
@@ -128,6 +131,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(_format_status(report))
 
 
+def _track_record(settings: Settings, full_name: str) -> str | None:
+    """The repository's calibration sentence, when `navbot calibrate` measured one."""
+    from navbot.cli_calibrate import load_calibration
+
+    clone = settings.clone_dir(full_name)
+    calibration = load_calibration(settings, clone) if clone.exists() else None
+    return calibration.sentence if calibration is not None else None
+
+
 def _format_status(report: dict[str, Any]) -> str:
     lines = [f"installations: {len(report['installations'])}"]
     for inst in report["installations"]:
@@ -141,6 +153,8 @@ def _format_status(report: dict[str, Any]) -> str:
         if repo["config_error"]:
             lines.append(f"    invalid .github/navbot.yml (defaults apply): "
                          f"{repo['config_error']}")
+        if repo["calibration"]:
+            lines.append(f"    {repo['calibration']}")
     queue = report["queue"]
     depth = queue["depth"] if queue["reachable"] else "unreachable"
     lines.append(f"queue ({queue['backend']}): {depth} waiting")

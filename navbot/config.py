@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,6 +91,31 @@ class Settings(BaseSettings):
     job_retry_delay_s: float = Field(
         10.0, ge=0, description="First retry delay; it doubles on each retry."
     )
+    issue_lock_ttl_s: float = Field(
+        1800.0, gt=0, description="A dead worker's hold on an issue lapses after this long."
+    )
+    run_wall_s: float = Field(600.0, gt=0, description="Wall-time limit of one analysis run.")
+    llm_base_url: str | None = Field(
+        None, description="An OpenAI-compatible API (OpenAI, vLLM, Ollama); unset: no LLM."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="The LLM API key, if it needs one.")
+    llm_cheap_model: str = Field(
+        "gpt-4o-mini", description="Model for classification, queries and questions."
+    )
+    llm_strong_model: str = Field("gpt-4o", description="Model for suggested changes.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries of a retryable LLM error.")
+    llm_mode: Literal["live", "replay"] = Field(
+        "live", description="live: cache, then the API; replay: recorded calls only."
+    )
+    llm_cache_dir: Path | None = Field(
+        None, description="Recorded LLM calls; unset: llm-cache under home."
+    )
+    llm_run_calls: int = Field(8, ge=0, description="LLM calls allowed per run.")
+    llm_run_tokens: int = Field(30_000, ge=0, description="LLM tokens allowed per run.")
+    llm_daily_tokens: int = Field(
+        500_000, ge=0, description="LLM tokens allowed per repository per day."
+    )
 
     @field_validator("ignore", "skip_dirs", mode="before")
     @classmethod
@@ -105,6 +131,10 @@ class Settings(BaseSettings):
     def clone_dir(self, full_name: str) -> Path:
         """Where the App keeps its bare clone of GitHub repository `owner/name`."""
         return self.home / "clones" / (full_name.replace("/", "+") + ".git")
+
+    def llm_cache_path(self) -> Path:
+        """Where recorded LLM calls live."""
+        return self.llm_cache_dir or self.home / "llm-cache"
 
     def state_url(self) -> str:
         """The SQLAlchemy URL of navbot's own state (deliveries, repositories, comments)."""

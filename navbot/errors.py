@@ -83,3 +83,33 @@ class QueueError(NavbotError):
 
 class JobBusyError(NavbotError):
     """A job's repository or issue is locked by another worker; the job runs again later."""
+
+
+class LLMError(NavbotError):
+    """The language model could not give a usable answer; the run goes on without it."""
+
+
+class LLMUnavailableError(LLMError):
+    """No model is configured, it cannot be reached, or replay mode has no recording."""
+
+
+class LLMBudgetError(LLMError):
+    """A run or repository used up its LLM calls or tokens, or repeated the same call."""
+
+
+class RunLimitError(NavbotError):
+    """A pipeline run passed its wall-time limit; the stages done so far still count."""
+
+
+class PipelineError(NavbotError):
+    """A pipeline stage cannot go on, for example because a stage it needs failed."""
+
+
+class RunNotFoundError(NavbotError):
+    """No analysis run has the id (or id prefix) asked for."""
+
+    exit_code = 2
+
+
+class CalibrationError(NavbotError):
+    """A repository's history has no past fixes navbot can replay to calibrate on."""

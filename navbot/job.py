@@ -21,8 +21,11 @@ JOB_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 #: The `/navbot` commands; with an issue event (opened, edited, reopened) they are what can
-#: start an analysis.
-COMMANDS = ("run", "rerun", "help", "stop")
+#: start an analysis. `focus` carries a maintainer's note ("/navbot focus on the parser").
+COMMANDS = ("run", "rerun", "help", "stop", "focus")
+
+#: Who counts as a maintainer: their notes steer a run, and they may stop navbot.
+MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 
 @dataclass(frozen=True)

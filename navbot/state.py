@@ -317,6 +317,14 @@ class StateStore:
         except IntegrityError:
             return False
 
+    def renew_lock(self, name: str, owner: str, ttl_s: float) -> bool:
+        """Push back the expiry of a lock `owner` holds; False if it lapsed to someone else."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(locks).where(and_(locks.c.name == name,
+                                                         locks.c.owner == owner))
+                                .values(expires_at=time.time() + ttl_s))
+            return bool(done.rowcount)
+
     def release_lock(self, name: str, owner: str) -> None:
         """Release lock `name` if `owner` still holds it."""
         with self.engine.begin() as conn:

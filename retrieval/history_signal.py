@@ -13,12 +13,15 @@ import math
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.github_history import GITHUB_KEY
 from indexer.graph import GraphData
 from retrieval.lexical import LexicalIndex, top_indices
 from retrieval.text import tokenize
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RELATED_LIMIT = 5
 RELATED_MIN_TERMS = 3  # fewer shared terms than this is coincidence, not a related issue
@@ -123,9 +126,11 @@ def _reference(node_id: str) -> str:
 class HistorySignal:
     """BM25 over past change messages, mapped to the files those changes touched."""
 
-    def __init__(self, changes: list[PastChange], lexical: LexicalIndex) -> None:
+    def __init__(self, changes: list[PastChange], lexical: LexicalIndex,
+                 hidden: frozenset[int] = frozenset()) -> None:
         self.changes = changes
         self.lexical = lexical
+        self.hidden = hidden
 
     @classmethod
     def from_graph(cls, graph: GraphData, searchable: Collection[str]) -> HistorySignal:
@@ -134,9 +139,30 @@ class HistorySignal:
         return cls([change for change, _ in found],
                    LexicalIndex([tokenize(message) for _, message in found]))
 
+    def hiding(self, shas: Collection[str], pull_requests: Collection[int]) -> HistorySignal:
+        """This signal without the changes of `shas` or `pull_requests`, sharing its index.
+
+        Calibration replays past fixes: the fix itself must not be found as "a similar past
+        change", or every example would find its own answer. Term statistics still count the
+        hidden changes, which a rebuilt index would not; that difference is small.
+        """
+        sha_set, pr_set = set(shas), set(pull_requests)
+        hidden = frozenset(
+            i for i, change in enumerate(self.changes)
+            if (change.sha and change.sha in sha_set) or change.pull_request in pr_set)
+        return HistorySignal(self.changes, self.lexical, self.hidden | hidden)
+
+    def _scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 scores of the changes, zero for hidden ones (which then never rank)."""
+        scores = self.lexical.scores(tokens)
+        if self.hidden:
+            scores = scores.copy()
+            scores[list(self.hidden)] = 0.0
+        return scores
+
     def score(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         """File scores from the changes most similar to `tokens`, and each file's best change."""
-        scores = self.lexical.scores(tokens)
+        scores = self._scores(tokens)
         files: dict[str, float] = defaultdict(float)
         evidence: dict[str, str] = {}
         top = top_indices(scores, SIMILAR_CHANGES)
@@ -158,7 +184,7 @@ class HistorySignal:
         RELATED_MIN_TERMS distinct terms with it; a similar fix is a lead to check (a
         possible regression), never a claimed duplicate.
         """
-        scores = self.lexical.scores(tokens)
+        scores = self._scores(tokens)
         unique = list(dict.fromkeys(tokens))
         related = []
         for i in top_indices(scores, SIMILAR_CHANGES):

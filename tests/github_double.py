@@ -27,7 +27,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.github_double_api import (
@@ -40,6 +39,7 @@ from tests.github_double_api import (
     json_response,
     user_json,
 )
+from tests.local_server import LocalServer
 
 __all__ = ["BOT_LOGIN", "DOCS_URL", "REACTIONS", "TOKEN_LIFETIME_S", "GitHubDouble",
            "LoggedRequest", "iso"]
@@ -70,12 +70,9 @@ class _Fault:
     times: int
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Tests read `requests_log` instead of werkzeug's access log."""
 
 
-class GitHubDouble(GitHubApi):
+class GitHubDouble(GitHubApi, LocalServer):
     """A fake GitHub holding one App, its installations, repositories, issues, PRs and comments.
 
     `clock` decides JWT and token validity, so tests can move time forward; rate-limit
@@ -102,34 +99,7 @@ class GitHubDouble(GitHubApi):
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> GitHubDouble:
-        """Serve on an ephemeral port in a background thread."""
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> GitHubDouble:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def settings_overrides(self) -> dict[str, Any]:
         """Keyword arguments for `load_settings` that point navbot at this double."""

@@ -58,7 +58,7 @@ def test_partial_sections_keep_the_other_defaults() -> None:
     ("mode: sometimes\n", "line 1: mode: must be 'auto' or 'on-demand'"),
     ("threshold: 0.5\nmode: true\n", "line 2: mode: must be 'auto' or 'on-demand'"),
     ("colour: blue\n", "line 1: unknown setting 'colour' (known: mode, sections, threshold, "
-                       "related_threshold, ignore, max_files)"),
+                       "related_threshold, changes_threshold, ignore, max_files)"),
     ("sections:\n  files: true\n  diagram: true\n",
      "line 3: sections: unknown section 'diagram' (known: files, related, changes)"),
     ("sections:\n  files: 'no'\n", "line 2: sections.files: must be true or false"),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from navbot.job import COMMANDS, Job
+from navbot.job import COMMANDS, MAINTAINER_ASSOCIATIONS, Job
 from webhooks.issues import analyse_job, is_pull_request
 from webhooks.router import router
 
 COMMAND_WORD = "/navbot"
-#: Words understood after `/navbot`; a bare `/navbot` means "run", anything else "help".
 #: Who besides the issue's author may stop navbot on an issue.
-STOP_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+STOP_ASSOCIATIONS = MAINTAINER_ASSOCIATIONS
 
 # A CommonMark code fence: up to three spaces, then three or more backticks or tildes.
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")

@@ -1,0 +1,65 @@
+"""What stages need from the outside world, gathered by the worker (or a test) for one run.
+
+Stages read plain data and call the few edges passed in here (search, graph, LLM, GitHub);
+nothing in a stage reaches for settings or the network on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.repo_config import RepoConfig
+from retrieval.params import Params
+from retrieval.related_issues import PastItem
+
+if TYPE_CHECKING:
+    from bot.github import RepoClient
+    from bot.llm import LLMClient
+    from indexer.graph import GraphData
+    from navbot.records import Thread
+    from retrieval.locate import SearchIndex
+
+
+@dataclass(frozen=True)
+class IndexedRepo:
+    """Where the answer comes from: the repository and the state of its index."""
+
+    full_name: str
+    default_branch: str
+    index_commit: str
+    index_age_s: float
+    clone: Path | None = None  # the local repository, for checking suggested diffs
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The gate of each section, and where it came from."""
+
+    files: float
+    changes: float
+    related: float
+    source: str  # "repository config" | "calibration" | "default"
+    track_record: str | None = None  # calibration's sentence, for the comment's footer
+
+
+@dataclass
+class RunEnv:
+    """The edges and data one run uses; loaders are called only by stages that need them."""
+
+    repo: IndexedRepo
+    search: Callable[[], SearchIndex]
+    config: RepoConfig
+    params: Params
+    thresholds: Thresholds
+    graph: Callable[[], GraphData] | None = None
+    items: Sequence[PastItem] = ()
+    title_similarity: Mapping[int, float] = field(default_factory=dict)
+    llm: LLMClient | None = None
+    notes: Callable[[], list[str]] = list
+    keepalive: Callable[[], None] = lambda: None  # renews the issue lock after each stage
+    secrets: tuple[str, ...] = ()  # never posted, whatever a model writes
+    client: RepoClient | None = None  # None: compose only, never post (navbot ask, eval)
+    thread: Thread | None = None

@@ -1,0 +1,53 @@
+"""Stage 6, gate and post: create, edit in place, or leave the one comment (GitHub edge).
+
+Safe to repeat: the comment is looked for by its marker before one is created, so a run
+that crashed after posting edits its own comment on the retry instead of adding a second.
+"""
+
+from __future__ import annotations
+
+from bot.comment import MARKER, answer_fingerprint, compose
+from bot.decide import plan_comment
+from bot.pipeline.model import Composed, Posted
+from bot.pipeline.runner import Run
+from navbot.errors import PipelineError
+from navbot.records import Thread
+
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 8  # shorter "secrets" would redact ordinary words
+
+
+def redact(body: str, secrets: tuple[str, ...]) -> str:
+    """`body` with every known secret replaced: no model output may leak one."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_SECRET_CHARS:
+            body = body.replace(secret, REDACTED)
+    return body
+
+
+def run(run: Run) -> Posted:
+    """Post, edit or stay silent, as the gates and the thread's history say."""
+    composed = run.output("compose", Composed)
+    client = run.env.client
+    if composed is None or client is None:
+        raise PipelineError("there is no answer to post" if client else "no GitHub client")
+    number = run.inputs.number
+    thread = run.env.thread or Thread(run.inputs.repo_id or 0, number)
+    existing = client.find_comment(number, MARKER)
+    fingerprint = answer_fingerprint(composed.answer)
+    plan = plan_comment(run.inputs.trigger, composed.cleared, fingerprint, thread,
+                        existing.id if existing else None)
+    body = redact(compose(composed.answer), run.env.secrets)
+    action, reason = plan.action, plan.reason
+    if action == "edit" and existing is not None and existing.body == body:
+        # A retry after a crash between posting and saving: the comment already says this.
+        action, reason = "unchanged", "the comment already shows this answer"
+    posted_id = existing.id if existing else None
+    if action == "create":
+        posted_id = client.create_comment(number, body)
+    elif action == "edit" and existing is not None:
+        client.edit_comment(existing.id, body)
+    run.trace("posted", {"action": action, "reason": reason, "comment_id": posted_id})
+    reactions = existing.reactions if existing else {}
+    return Posted(action=action, comment_id=posted_id, reason=reason, fingerprint=fingerprint,
+                  thumbs_up=reactions.get("+1", 0), thumbs_down=reactions.get("-1", 0))

@@ -1,0 +1,235 @@
+"""`navbot calibrate`: replay a repository's past fixes and store its own posting threshold.
+
+The edge around `retrieval.calibration`: it finds the repository (a local path, or an App
+repository's clone and ingested issues), opens its search, locates every past issue with
+its fix hidden, and keeps the result as `calibration.json` beside the repository's index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from indexer.build import Indexer, Progress
+from indexer.gitrepo import GitRepo
+from navbot.config import Settings, load_settings
+from navbot.errors import CalibrationError, RepositoryError
+from retrieval.calibration import (
+    MIN_POSTED,
+    TARGET_PRECISION,
+    FixExample,
+    Outcome,
+    choose_threshold,
+    describe,
+    fix_examples,
+    outcome_of,
+    threshold_grid,
+    threshold_table,
+)
+from retrieval.locate import LISTED_FILES, SearchIndex, locate
+from retrieval.params import Params, default_params, posting_threshold
+
+CALIBRATION_FILE = "calibration.json"
+DEFAULT_LIMIT = 200
+_FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+@dataclass
+class Calibration:
+    """A repository's measured threshold, how it was measured, and the sentence saying so."""
+
+    repository: str
+    path: str
+    threshold: float
+    precision: float | None
+    coverage: float
+    posted: int
+    examples: int
+    fitted: bool
+    reason: str
+    sentence: str
+    commit: str
+    computed_at: str
+    params_version: int | None
+    target_precision: float
+    sources: dict[str, int] = field(default_factory=dict)
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form: what `calibration.json` and `--json` hold."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        """Read back what :meth:`to_json` wrote."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The repository to calibrate: where its git data is, its name, its ingested items."""
+
+    path: Path
+    name: str
+    items: list[dict[str, Any]]
+
+
+def _resolve_target(settings: Settings, target: str) -> _Target:
+    """A local repository path, or an App repository named owner/repo."""
+    path = Path(target).expanduser()
+    if path.exists():
+        git = GitRepo(path)  # raises RepositoryError when it is not one
+        items = Indexer(settings).store_for(git).github_items()
+        return _Target(path, git.remote_slug() or path.resolve().name.removesuffix(".git"),
+                       items)
+    if not _FULL_NAME.fullmatch(target):
+        raise RepositoryError(f"{target}: no such directory, and not an owner/repo name")
+    from navbot.state import StateStore
+
+    state = StateStore(settings.state_url())
+    row = next((r for r in state.repositories()
+                if str(r["full_name"]).lower() == target.lower()), None)
+    if row is None:
+        raise RepositoryError(f"{target}: no such directory, and not a repository the App is "
+                              "installed on; give a local clone's path instead")
+    full_name = str(row["full_name"])
+    clone = settings.clone_dir(full_name)
+    if not clone.exists():
+        raise RepositoryError(f"{full_name} has no clone yet at {clone}; the App clones it "
+                              "when it indexes the repository")
+    return _Target(clone, full_name, state.items(int(row["repo_id"])))
+
+
+def replay(search: SearchIndex, examples: list[FixExample], params: Params,
+           progress: Progress | None = None) -> list[Outcome]:
+    """Locate every example's text with its own fix hidden from the history signal."""
+    original = search.history
+    outcomes = []
+    try:
+        for done, example in enumerate(examples, start=1):
+            if original is not None:
+                search.history = original.hiding(example.hide_shas, example.hide_prs)
+            found = locate(search, example.text, params, limit=LISTED_FILES)
+            outcomes.append(outcome_of(found.confidence, [f.path for f in found.files],
+                                       example.gold))
+            if progress is not None:
+                progress("calibrate", done, len(examples))
+    finally:
+        search.history = original
+    return outcomes
+
+
+def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_LIMIT,
+                         target_precision: float = TARGET_PRECISION,
+                         progress: Progress | None = None, min_posted: int = MIN_POSTED
+                         ) -> Calibration:
+    """Measure navbot on `target`'s newest `limit` past fixes, choose a threshold, store it."""
+    from retrieval.searcher import open_search
+
+    repo = _resolve_target(settings, target)
+    search, manifest = open_search(settings, repo.path, None, progress)
+    store = Indexer(settings).store_for(GitRepo(repo.path))
+    examples = fix_examples(store.load_graph(), search.corpus.files, repo.items)[:limit]
+    if not examples:
+        raise CalibrationError(
+            f"{repo.name}: no usable past fixes to measure on (none of its commits or merged "
+            f"pull requests closes an issue with a 'Fixes #N' reference while modifying 1 to "
+            f"20 indexed non-test files); navbot keeps the default threshold")
+    params = default_params()
+    outcomes = replay(search, examples, params, progress)
+    fallback = posting_threshold(settings.post_threshold)
+    table = threshold_table(outcomes, threshold_grid([fallback]))
+    choice = choose_threshold(table, target_precision, min_posted, fallback=fallback)
+    sources = dict(Counter(example.source for example in examples))
+    calibration = Calibration(
+        repository=repo.name, path=str(repo.path), threshold=choice.threshold,
+        precision=choice.precision, coverage=choice.coverage, posted=choice.posted,
+        examples=len(examples), fitted=choice.fitted, reason=choice.reason,
+        sentence=describe(choice, len(examples), sources, repo.name),
+        commit=str(manifest["commit"]),
+        computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        params_version=params.version, target_precision=target_precision, sources=sources,
+        table=[asdict(row) for row in table])
+    _save(calibration_file(settings, repo.path), calibration)
+    return calibration
+
+
+def calibration_file(settings: Settings, path: Path) -> Path:
+    """Where the calibration of the repository at `path` lives: beside its index."""
+    return Indexer(settings).store_for(GitRepo(path)).root / CALIBRATION_FILE
+
+
+def _save(target: Path, calibration: Calibration) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(json.dumps(calibration.to_json(), indent=1) + "\n")
+    os.replace(temporary, target)  # a reader sees the old calibration or the new, never half
+
+
+def load_calibration(settings: Settings, path: Path) -> Calibration | None:
+    """The stored calibration of the repository at `path`, or None when there is none.
+
+    One made at an older index commit is still returned (a threshold stays useful as the
+    code moves on); its `commit` says where it was measured. An unreadable file, or a path
+    that is no repository, counts as none: navbot falls back to the default threshold.
+    """
+    try:
+        return Calibration.from_json(json.loads(calibration_file(settings, path).read_text()))
+    except (RepositoryError, OSError, ValueError, TypeError):
+        return None
+
+
+def format_calibration(calibration: Calibration, stored: Path) -> str:
+    """The sentence, the thresholds at which something would post, and where it was kept."""
+    lines = [calibration.sentence, "", "threshold  precision  coverage  posts"]
+    for row in calibration.table:
+        chosen = row["threshold"] == calibration.threshold
+        if row["posted"] == 0 and not chosen:
+            continue
+        precision = "-" if row["precision"] is None else f"{row['precision']:.0%}"
+        lines.append(f"{'*' if chosen else ' '}{row['threshold']:>8.2f}  {precision:>9}  "
+                     f"{row['coverage']:>8.0%}  {row['posted']:>5}")
+    lines += ["", f"* {'fitted' if calibration.fitted else 'default'} threshold; "
+                  f"stored in {stored}"]
+    return "\n".join(lines)
+
+
+@click.command("calibrate")
+@click.argument("target")
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
+              help="Replay at most this many past fixes, newest first.")
+@click.option("--precision", "target_precision", default=TARGET_PRECISION, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True),
+              help="Precision the chosen threshold must reach.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def calibrate(ctx: click.Context, target: str, limit: int, target_precision: float,
+              as_json: bool) -> None:
+    """Measure navbot on TARGET's past fixes (a path, or owner/repo) and store its threshold."""
+    from navbot.cli import ProgressBar
+
+    settings = load_settings(home=(ctx.obj or {}).get("home"))
+    progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    try:
+        calibration = calibrate_repository(settings, target, limit, target_precision, progress)
+    finally:
+        progress.close()
+    stored = calibration_file(settings, Path(calibration.path))
+    if as_json:
+        click.echo(json.dumps({**calibration.to_json(), "stored": str(stored)}))
+    else:
+        click.echo(format_calibration(calibration, stored))
+
+
+def register(main: click.Group) -> None:
+    """Add `calibrate` to the `navbot` command group."""
+    main.add_command(calibrate)

@@ -1,0 +1,100 @@
+"""`navbot runs` lists recent analysis runs; `navbot trace RUN_ID` shows what one did."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from navbot.config import load_settings
+from navbot.errors import RunNotFoundError
+
+
+def _store(ctx: click.Context) -> Any:
+    from navbot.runs import RunStore
+    from navbot.state import StateStore
+
+    base: dict[str, object] = ctx.obj or {}
+    settings = load_settings(home=base.get("home"))
+    return RunStore(StateStore(settings.state_url()).engine)
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--repo", "full_name", help="Only runs on this owner/repo.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -> None:
+    """Recent analysis runs, newest first: issue, trigger, outcome and time taken."""
+    rows = _store(ctx).recent_runs(limit, full_name)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1, default=str))
+        return
+    if not rows:
+        click.echo("no runs yet")
+        return
+    for row in rows:
+        took = (f"{row['finished_at'] - row['started_at']:.1f}s" if row["finished_at"]
+                else "running")
+        click.echo(f"{row['run_id']}  {_when(row['started_at'])}  "
+                   f"{row['full_name']}#{row['number']}  {row['trigger']:<8} "
+                   f"{row['outcome'] or row['status']:<10} {took}")
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Export the whole trace as JSON.")
+@click.pass_context
+def trace(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """One run: its stages with their status and checkpoints, and every trace event."""
+    store = _store(ctx)
+    matches = store.find_runs(run_id)
+    if len(matches) != 1:
+        raise RunNotFoundError(f"no run with id {run_id!r}" if not matches else
+                               f"{run_id!r} matches several runs: {', '.join(matches)}")
+    found = matches[0]
+    report = {"run": store.run(found), "stages": store.checkpoints(found),
+              "events": list(store.events(found))}
+    if as_json:
+        click.echo(json.dumps(report, indent=1, default=str))
+        return
+    click.echo(_format_trace(report))
+
+
+def _format_trace(report: dict[str, Any]) -> str:
+    run = report["run"]
+    lines = [f"run {run['run_id']}: {run['full_name']}#{run['number']} ({run['trigger']}, "
+             f"delivery {run['delivery_id'] or '-'})",
+             f"  started {_when(run['started_at'])}, {run['status']}, "
+             f"outcome {run['outcome'] or '-'}"]
+    for reason, text in (run["reasons"] or {}).items():
+        lines.append(f"  {reason}: {text}")
+    lines.append("stages:")
+    for stage in report["stages"]:
+        took = stage["finished_at"] - stage["started_at"]
+        error = f"  {stage['error']}" if stage["error"] else ""
+        lines.append(f"  {stage['stage']:<10} {stage['status']:<6} {took:6.2f}s "
+                     f"attempts {stage['attempts']}{error}")
+    lines.append("events:")
+    start = run["started_at"]
+    for event in report["events"]:
+        data = json.dumps(event["data"], default=str)
+        if len(data) > 300:
+            data = data[:297] + "..."
+        lines.append(f"  +{event['at'] - start:7.2f}s {event['stage'] or '-':<10} "
+                     f"{event['kind']:<12} {data}")
+    return "\n".join(lines)
+
+
+def register(main: click.Group) -> None:
+    """Add `runs` and `trace` to the CLI."""
+    main.add_command(runs)
+    main.add_command(trace)

@@ -1,0 +1,289 @@
+"""Calibration on a repository's own history: past fixes replayed as issues, pure functions.
+
+Every issue a past change closed is an example whose right answer is known: the files the
+fix modified. Replaying them says how precise navbot would be on this repository at each
+confidence threshold, and so which threshold keeps its comments right often enough. The
+I/O (opening the index, locating, storing the result) is in `navbot.cli_calibrate`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.github_history import GITHUB_KEY
+from indexer.graph import GraphData
+from retrieval.history_signal import MAX_FILES_PER_CHANGE
+from retrieval.locate import LISTED_FILES, is_test_path
+
+TARGET_PRECISION = 0.9
+MIN_POSTED = 10  # fewer posts than this make any precision a guess
+GRID_STEP = 0.05
+
+ISSUE_TEXT = "issue"
+COMMIT_TEXT = "commit message"
+PULL_REQUEST_TEXT = "pull request"
+
+_KEYWORD = r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)"
+_REF = r"(?:[\w.-]+/[\w.-]+#\d+|https?://\S+?/(?:issues|pull)/\d+|#\d+|GH-\d+)"
+_CLOSING_PHRASE = re.compile(
+    rf"\b{_KEYWORD}\b:?\s+{_REF}(?:\s*(?:,|and)\s*(?:{_KEYWORD}\s+)?{_REF})*", re.IGNORECASE)
+_REFERENCE = re.compile(rf"\(\s*{_REF}\s*\)|(?<![\w&/]){_REF}\b", re.IGNORECASE)
+_MERGE_LINE = re.compile(r"^Merge pull request #\d+ from \S+[ \t]*$", re.MULTILINE)
+_TRAILER = re.compile(r"^[A-Za-z-]+-by:.*$", re.MULTILINE)  # Signed-off-by, Co-authored-by
+
+
+@dataclass(frozen=True)
+class FixExample:
+    """A past issue replayed: its text, the files its fix modified, and the fix to hide."""
+
+    issue: str  # "#12"
+    text: str
+    source: str  # ISSUE_TEXT, or a stand-in: COMMIT_TEXT or PULL_REQUEST_TEXT
+    gold: tuple[str, ...]
+    hide_shas: tuple[str, ...]
+    hide_prs: tuple[int, ...]
+    when: int  # the newest fixing commit's timestamp; 0 when git does not know it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How navbot did on one example: its confidence, and whether a top file was right."""
+
+    confidence: float
+    hit: bool
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """What posting at one threshold would have given: precision None when nothing posted."""
+
+    threshold: float
+    precision: float | None
+    coverage: float
+    posted: int
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The threshold to use, what it measured, and whether it was fitted or a fallback."""
+
+    threshold: float
+    precision: float | None
+    coverage: float
+    posted: int
+    fitted: bool
+    reason: str
+
+
+def strip_references(message: str) -> str:
+    """`message` without issue and PR references, closing phrases, merge lines or trailers.
+
+    A commit message stands in for an issue the user never wrote; the numbers and "Fixes #12"
+    would only be noise to the search, and a merge line names the branch, not the problem.
+    """
+    text = _MERGE_LINE.sub("", message)
+    text = _TRAILER.sub("", text)
+    text = _CLOSING_PHRASE.sub("", text)
+    text = _REFERENCE.sub("", text)
+    lines = [re.sub(r"[ \t]+", " ", line).strip().rstrip(";,:").rstrip()
+             for line in text.splitlines()]
+    # A line left with punctuation only ("Fixes #3." → ".") said nothing but the reference.
+    kept = [line if re.search(r"\w", line) else "" for line in lines]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+@dataclass
+class _Fix:
+    """What the graph says about the fix of one issue, gathered edge by edge."""
+
+    commits: list[str]
+    pulls: list[str]
+
+
+def fix_examples(graph: GraphData, searchable: Collection[str],
+                 items: Sequence[Mapping[str, Any]] = ()) -> list[FixExample]:
+    """One example per issue of this repository that changes in `graph` closed, newest first.
+
+    Fixes are non-merge or merge commits with a closing reference, and merged pull requests
+    (from git, or described by the GitHub overlay) that closed the issue. Gold is the
+    non-test `searchable` files they modified together, 1 to MAX_FILES_PER_CHANGE of them.
+    The text is the issue's own (from `items`, else the overlay) when known.
+    """
+    nodes = dict(graph.nodes)
+    searchable_files = set(searchable)
+    fixes: dict[str, _Fix] = defaultdict(lambda: _Fix([], []))
+    modified: dict[str, set[str]] = defaultdict(set)
+    part_of: dict[str, int] = {}
+    pr_commits: dict[int, list[str]] = defaultdict(list)
+    for source, target, kind, _ in graph.edges:
+        if kind == "modifies":
+            modified[source].add(target.removeprefix("file:"))
+        elif kind == "part_of":
+            part_of[source] = int(target.removeprefix("pr:"))
+            pr_commits[part_of[source]].append(source)
+        elif kind == "fixes" and _local_issue(nodes.get(target)):
+            attrs = nodes.get(source) or {}
+            if attrs.get("kind") == "commit":
+                fixes[target].commits.append(source)
+            elif attrs.get("kind") == "pr" and _merged(attrs):
+                fixes[target].pulls.append(source)
+    issue_texts = {int(i["number"]): _issue_text(i) for i in items if i.get("kind") == "issue"}
+    examples = []
+    for issue, fix in fixes.items():
+        gold = sorted({path for change in fix.commits + fix.pulls for path in modified[change]
+                       if path in searchable_files and not is_test_path(path)})
+        if not 1 <= len(gold) <= MAX_FILES_PER_CHANGE:
+            continue
+        number = int(nodes[issue]["number"])
+        prs = sorted({int(nodes[p]["number"]) for p in fix.pulls}
+                     | {part_of[c] for c in fix.commits if c in part_of})
+        merges = [str(nodes[p].get("merge_commit") or "") for p in fix.pulls]
+        shas = sorted({str(nodes[c]["sha"]) for c in fix.commits} | {s for s in merges if s})
+        stamps = [int(nodes[c].get("timestamp") or 0) for c in
+                  fix.commits + [f"commit:{s}" for s in merges if f"commit:{s}" in nodes]
+                  + [c for pr in prs for c in pr_commits.get(pr, [])]]
+        text, source = issue_texts.get(number) or _overlay_text(nodes[issue]), ISSUE_TEXT
+        if not text:
+            text, source = _stand_in(nodes, fix)
+        if not text:
+            continue
+        examples.append(FixExample(f"#{number}", text, source, tuple(gold), tuple(shas),
+                                   tuple(prs), max(stamps, default=0)))
+    return sorted(examples, key=lambda e: (-e.when, -int(e.issue[1:])))
+
+
+def _local_issue(attrs: Mapping[str, Any] | None) -> bool:
+    """Whether a fixes edge points at an issue of this repository (not a PR, not elsewhere)."""
+    return attrs is not None and attrs.get("kind") == "issue" and not attrs.get("repo")
+
+
+def _merged(pull: Mapping[str, Any]) -> bool:
+    """A PR node git made is merged by construction; one the API described says so itself."""
+    described = pull.get(GITHUB_KEY)
+    return described is None or bool(described.get("merged"))
+
+
+def _issue_text(item: Mapping[str, Any]) -> str:
+    title, body = str(item.get("title") or "").strip(), str(item.get("body") or "").strip()
+    return f"{title}\n\n{body}".strip()
+
+
+def _overlay_text(issue: Mapping[str, Any]) -> str:
+    described = issue.get(GITHUB_KEY)
+    return _issue_text(described) if described else ""
+
+
+def _stand_in(nodes: Mapping[str, Mapping[str, Any]], fix: _Fix) -> tuple[str, str]:
+    """The oldest fixing commit's message, else a fixing PR's description, references stripped.
+
+    The first fix usually says what was wrong; later ones are follow-ups.
+    """
+    commits = sorted(fix.commits, key=lambda c: int(nodes[c].get("timestamp") or 0))
+    for commit in commits:
+        text = strip_references(str(nodes[commit].get("message") or nodes[commit]["title"]))
+        if text:
+            return text, COMMIT_TEXT
+    for pull in sorted(fix.pulls):
+        described = nodes[pull].get(GITHUB_KEY)
+        text = strip_references(_issue_text(described) if described
+                                else str(nodes[pull].get("title") or ""))
+        if text:
+            return text, PULL_REQUEST_TEXT
+    return "", COMMIT_TEXT
+
+
+def outcome_of(confidence: float, ranked: Sequence[str], gold: Collection[str]) -> Outcome:
+    """The outcome of one example from navbot's ranked files; no files is a miss never posted."""
+    if not ranked:
+        return Outcome(0.0, False)
+    return Outcome(confidence, any(path in gold for path in ranked[:LISTED_FILES]))
+
+
+def threshold_grid(extra: Iterable[float] = ()) -> list[float]:
+    """Thresholds from GRID_STEP to 1 - GRID_STEP, plus `extra` (such as the default one)."""
+    steps = round(1 / GRID_STEP)
+    return sorted({round(i * GRID_STEP, 4) for i in range(1, steps)} | set(extra))
+
+
+def threshold_table(outcomes: Sequence[Outcome], grid: Iterable[float]) -> list[ThresholdRow]:
+    """Precision and coverage of posting at each threshold of `grid` (ascending)."""
+    rows = []
+    for threshold in sorted(grid):
+        posted = [o for o in outcomes if o.confidence >= threshold]
+        hits = sum(o.hit for o in posted)
+        rows.append(ThresholdRow(threshold, hits / len(posted) if posted else None,
+                                 len(posted) / len(outcomes) if outcomes else 0.0, len(posted)))
+    return rows
+
+
+def choose_threshold(table: Sequence[ThresholdRow], target_precision: float = TARGET_PRECISION,
+                     min_posted: int = MIN_POSTED, *, fallback: float) -> Choice:
+    """The lowest threshold with precision ≥ `target_precision` over ≥ `min_posted` posts.
+
+    When none qualifies, the `fallback` (the default threshold) with what it measured, and
+    why nothing was fitted.
+    """
+    for row in sorted(table, key=lambda r: r.threshold):
+        if row.posted >= min_posted and row.precision is not None \
+                and row.precision >= target_precision:
+            return Choice(row.threshold, row.precision, row.coverage, row.posted, True,
+                          f"the lowest threshold with precision of at least "
+                          f"{target_precision:.0%} over at least {min_posted} posts")
+    at_fallback = next((r for r in table if r.threshold == fallback), None)
+    measured = [r for r in table if r.posted >= min_posted and r.precision is not None]
+    if not any(r.posted for r in table):
+        reason = "no past fix was confident enough to post at any threshold"
+    elif not measured:
+        reason = (f"fewer than {min_posted} past fixes would have been posted at any "
+                  f"threshold, too few to measure precision")
+    else:
+        best = max(measured, key=lambda r: (r.precision or 0.0, -r.threshold))
+        reason = (f"no threshold reached {target_precision:.0%} precision over at least "
+                  f"{min_posted} posts (best: {best.precision:.0%} at {best.threshold:.2f} "
+                  f"over {best.posted} posts)")
+    if at_fallback is None:
+        return Choice(fallback, None, 0.0, 0, False, reason)
+    return Choice(fallback, at_fallback.precision, at_fallback.coverage, at_fallback.posted,
+                  False, reason)
+
+
+def describe(choice: Choice, n: int, sources: Mapping[str, int],
+             repository: str = "this repository") -> str:
+    """One honest sentence: how often navbot is right on `repository`, how often it posts.
+
+    `sources` counts the examples by where their text came from; stand-ins are optimistic
+    (a commit message is written by someone who already knows the fix), so they are named.
+    """
+    if n == 0:
+        return (f"navbot found no usable past fixes in {repository}, so it keeps the default "
+                f"threshold {choice.threshold:.2f}.")
+    measured = f"measured on {n} past fix{'es' if n != 1 else ''}{_stand_ins(n, sources)}"
+    if choice.fitted and choice.precision is not None:
+        return (f"When navbot posts files on {repository} it is right {choice.precision:.0%} "
+                f"of the time; it would post on {choice.coverage:.0%} of issues "
+                f"(threshold {choice.threshold:.2f}, {measured}).")
+    if choice.precision is None:
+        result = "at which it would not have posted on any of them"
+    else:
+        result = (f"at which it was right {choice.precision:.0%} of the time and would post "
+                  f"on {choice.coverage:.0%} of issues")
+    return (f"navbot could not fit a threshold for {repository}: {choice.reason}. It keeps the "
+            f"default threshold {choice.threshold:.2f}, {result} ({measured}).")
+
+
+def _stand_ins(n: int, sources: Mapping[str, int]) -> str:
+    commits, pulls = sources.get(COMMIT_TEXT, 0), sources.get(PULL_REQUEST_TEXT, 0)
+    if not commits and not pulls:
+        return ""
+    if commits == n:
+        return ", all of them from commit messages" if n > 1 else ", from a commit message"
+    if not pulls:
+        return f", {commits} of them from commit messages"
+    if not commits:
+        return f", {pulls} of them from pull-request descriptions"
+    return (f", {commits} of them from commit messages and {pulls} from pull-request "
+            f"descriptions")

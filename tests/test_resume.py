@@ -1,0 +1,119 @@
+"""Killing a worker mid-run: the queued-again job resumes from the checkpoints, one comment.
+
+The worker is a real `navbot worker` process on the SQLite queue, talking to the GitHub
+double and the OpenAI double over HTTP. The strong model's suggestion request is held until
+the process is killed, so the run dies after understand, locate and related completed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.comment import MARKER
+from navbot.runs import RunStore
+from tests.apphost import SHOP, install_shop
+from tests.evalfixture import CART, ISSUES
+from tests.github_double import GitHubDouble
+from tests.openai_double import OpenAIDouble
+
+
+def cart_diff() -> str:
+    """A small, valid change to shop/cart.py as the eval fixture writes it."""
+    before = CART.splitlines(keepends=True)
+    after = [line.replace("return sum(", "return self.discounted(sum(") if "return sum(" in line
+             else line for line in before]
+    after = [line.rstrip("\n") + ")\n" if "self.discounted(" in line else line for line in after]
+    return "".join(difflib.unified_diff(before, after, "a/shop/cart.py", "b/shop/cart.py"))
+
+
+def scripted_llm(on_suggest: Callable[[], None]) -> Callable[[dict[str, Any]], str]:
+    """Replies for each prompt by its system text; `on_suggest` runs before a suggestion."""
+    def reply(request: dict[str, Any]) -> str:
+        system = request["messages"][0]["content"]
+        if "sketching a change" in system:
+            on_suggest()
+            return ("- Apply the cart's discount in `Cart.total`.\n"
+                    f"```diff\n{cart_diff()}```\n")
+        if "candidate" in system.lower():
+            return "1\n2"
+        return "Cart.total discount\napply_discount"
+    return reply
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "navbot", "worker", "--workers", "1"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
+        tmp_path: Path) -> None:
+    suggesting, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        suggesting.set()
+        release.wait(60)
+
+    with GitHubDouble() as github, OpenAIDouble(responder=scripted_llm(hold)) as llm:
+        title, body = ISSUES["cart"].split("\n\n", 1)
+        host = install_shop(tmp_path, github, issue_lock_ttl_s=1,
+                            llm_base_url=llm.base_url, llm_api_key="test-key")
+        github.add_issue(SHOP, 5, title, body)
+        state, overrides = host.state, host.overrides
+        host.deliver("issues", github.issue_webhook(SHOP, 5, "opened"))  # queued, not run
+
+        env = {**os.environ, **{f"NAVBOT_{k.upper()}": str(v) for k, v in overrides.items()
+                                if k not in ("private_key",)},
+               "NAVBOT_PRIVATE_KEY": github.private_key_pem}
+        log = tmp_path / "worker.log"
+        first = _start_worker(env, log)
+        try:
+            assert suggesting.wait(60), log.read_text()
+            os.kill(first.pid, signal.SIGKILL)
+        finally:
+            first.wait(10)
+        release.set()
+
+        runs = RunStore(state.engine)
+        [run] = runs.recent_runs()
+        done = {c["stage"] for c in runs.checkpoints(run["run_id"])}
+        assert run["status"] == "running" and done == {"understand", "locate", "related"}
+        assert not [c for c in github.comments(SHOP, 5) if MARKER in c["body"]]
+
+        time.sleep(1.2)  # the dead worker's heartbeat and issue lock lapse (TTL 1 s)
+        second = _start_worker(env, log)
+        try:
+            _wait(lambda: (runs.run(run["run_id"]) or {}).get("status") == "finished", 90,
+                  "the resumed run")
+        finally:
+            second.terminate()
+            second.wait(10)
+        comments = [c for c in github.comments(SHOP, 5) if MARKER in c["body"]]
+
+    assert len(comments) == 1
+    assert "shop/cart.py" in comments[0]["body"] and "```diff" in comments[0]["body"]
+    starts = [e["stage"] for e in runs.events(run["run_id"]) if e["kind"] == "stage_start"]
+    assert starts == ["understand", "locate", "related", "suggest", "suggest", "compose",
+                      "post"]
+    attempts = {c["stage"]: c["attempts"] for c in runs.checkpoints(run["run_id"])}
+    assert attempts == dict.fromkeys(("understand", "locate", "related", "suggest", "compose",
+                                      "post"), 1)
+    assert runs.run(run["run_id"])["outcome"] == "create"  # type: ignore[index]
