@@ -283,12 +283,11 @@ class Worker:
         return RunBudget.from_settings(self.settings)
 
     def _llm(self) -> Any:
-        """The LLM client, or None when no model is configured."""
-        if self.settings.llm_base_url is None and self.settings.llm_mode == "live":
-            return None
+        """The LLM client, or None when no model is configured (nor recordings replayed)."""
         from bot.llm import LLMClient
 
-        return LLMClient(self.settings, self.runs)
+        client = LLMClient(self.settings, self.runs)
+        return client if client.available else None
 
     def _graph(self, clone: Path) -> Any:
         from indexer.build import Indexer
@@ -299,7 +298,7 @@ class Worker:
     def _thresholds(self, config: Any, clone: Path) -> Any:
         """Each section's gate: the repository's config, else its calibration, else defaults."""
         from bot.pipeline.env import Thresholds
-        from navbot.cli_calibrate import load_calibration
+        from navbot.calibrations import load_calibration
         from retrieval.params import posting_threshold
         from retrieval.related_issues import MIN_SCORE
 

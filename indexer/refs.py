@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_KEYWORDS = r"close[sd]?|fix(?:e[sd])?|resolve[sd]?"
+#: The words GitHub reads as closing an issue ("Fixes #3"), as a regex alternation.
+CLOSING_KEYWORDS = r"close[sd]?|fix(?:e[sd])?|resolve[sd]?"
 _TARGET = r"(?:(?P<slug>[\w.-]+/[\w.-]+)#|https?://[^\s/]+/(?P<urlslug>[\w.-]+/[\w.-]+)/(?:issues|pull)/|#|GH-)(?P<num>\d+)"
-_CLOSING = re.compile(rf"\b(?:{_KEYWORDS})\b:?\s+{_TARGET}", re.IGNORECASE)
+_CLOSING = re.compile(rf"\b(?:{CLOSING_KEYWORDS})\b:?\s+{_TARGET}", re.IGNORECASE)
 _ANY = re.compile(rf"(?<![\w&/]){_TARGET}\b")
 _MERGE_PR = re.compile(r"^Merge pull request #(?P<num>\d+) from (?P<branch>\S+)")
 _SQUASH_PR = re.compile(r"\(#(?P<num>\d+)\)\s*$")

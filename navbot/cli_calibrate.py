@@ -8,70 +8,37 @@ its fix hidden, and keeps the result as `calibration.json` beside the repository
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from indexer.build import Indexer, Progress
-from indexer.gitrepo import GitRepo
-from navbot.config import Settings, load_settings
-from navbot.errors import CalibrationError, RepositoryError
-from retrieval.calibration import (
+from navbot.calibrations import (
     MIN_POSTED,
     TARGET_PRECISION,
-    FixExample,
-    Outcome,
-    choose_threshold,
-    describe,
-    fix_examples,
-    outcome_of,
-    threshold_grid,
-    threshold_table,
+    Calibration,
+    calibration_file,
+    save_calibration,
 )
-from retrieval.locate import LISTED_FILES, SearchIndex, locate
-from retrieval.params import Params, default_params, posting_threshold
+from navbot.config import Settings, load_settings
+from navbot.errors import CalibrationError, RepositoryError
 
-CALIBRATION_FILE = "calibration.json"
+if TYPE_CHECKING:
+    from indexer.build import Progress
+    from retrieval.calibration import FixExample, Outcome
+    from retrieval.locate import SearchIndex
+    from retrieval.params import Params
+
+# Retrieval is imported inside the functions: registering this command must keep every
+# `navbot` invocation's start-up free of it.
+
 DEFAULT_LIMIT = 200
 _FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+")
-
-
-@dataclass
-class Calibration:
-    """A repository's measured threshold, how it was measured, and the sentence saying so."""
-
-    repository: str
-    path: str
-    threshold: float
-    precision: float | None
-    coverage: float
-    posted: int
-    examples: int
-    fitted: bool
-    reason: str
-    sentence: str
-    commit: str
-    computed_at: str
-    params_version: int | None
-    target_precision: float
-    sources: dict[str, int] = field(default_factory=dict)
-    table: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready form: what `calibration.json` and `--json` hold."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Calibration:
-        """Read back what :meth:`to_json` wrote."""
-        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -85,6 +52,9 @@ class _Target:
 
 def _resolve_target(settings: Settings, target: str) -> _Target:
     """A local repository path, or an App repository named owner/repo."""
+    from indexer.build import Indexer
+    from indexer.gitrepo import GitRepo
+
     path = Path(target).expanduser()
     if path.exists():
         git = GitRepo(path)  # raises RepositoryError when it is not one
@@ -112,6 +82,9 @@ def _resolve_target(settings: Settings, target: str) -> _Target:
 def replay(search: SearchIndex, examples: list[FixExample], params: Params,
            progress: Progress | None = None) -> list[Outcome]:
     """Locate every example's text with its own fix hidden from the history signal."""
+    from retrieval.calibration import outcome_of
+    from retrieval.locate import LISTED_FILES, locate
+
     original = search.history
     outcomes = []
     try:
@@ -133,6 +106,16 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
                          progress: Progress | None = None, min_posted: int = MIN_POSTED
                          ) -> Calibration:
     """Measure navbot on `target`'s newest `limit` past fixes, choose a threshold, store it."""
+    from indexer.build import Indexer
+    from indexer.gitrepo import GitRepo
+    from retrieval.calibration import (
+        choose_threshold,
+        describe,
+        fix_examples,
+        threshold_grid,
+        threshold_table,
+    )
+    from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
 
     repo = _resolve_target(settings, target)
@@ -159,33 +142,8 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params_version=params.version, target_precision=target_precision, sources=sources,
         table=[asdict(row) for row in table])
-    _save(calibration_file(settings, repo.path), calibration)
+    save_calibration(calibration_file(settings, repo.path), calibration)
     return calibration
-
-
-def calibration_file(settings: Settings, path: Path) -> Path:
-    """Where the calibration of the repository at `path` lives: beside its index."""
-    return Indexer(settings).store_for(GitRepo(path)).root / CALIBRATION_FILE
-
-
-def _save(target: Path, calibration: Calibration) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(calibration.to_json(), indent=1) + "\n")
-    os.replace(temporary, target)  # a reader sees the old calibration or the new, never half
-
-
-def load_calibration(settings: Settings, path: Path) -> Calibration | None:
-    """The stored calibration of the repository at `path`, or None when there is none.
-
-    One made at an older index commit is still returned (a threshold stays useful as the
-    code moves on); its `commit` says where it was measured. An unreadable file, or a path
-    that is no repository, counts as none: navbot falls back to the default threshold.
-    """
-    try:
-        return Calibration.from_json(json.loads(calibration_file(settings, path).read_text()))
-    except (RepositoryError, OSError, ValueError, TypeError):
-        return None
 
 
 def format_calibration(calibration: Calibration, stored: Path) -> str:

@@ -16,18 +16,18 @@ from typing import Any
 
 from indexer.github_history import GITHUB_KEY
 from indexer.graph import GraphData
+from indexer.refs import CLOSING_KEYWORDS
+from navbot.calibrations import MIN_POSTED, TARGET_PRECISION
 from retrieval.history_signal import MAX_FILES_PER_CHANGE
 from retrieval.locate import LISTED_FILES, is_test_path
 
-TARGET_PRECISION = 0.9
-MIN_POSTED = 10  # fewer posts than this make any precision a guess
 GRID_STEP = 0.05
 
 ISSUE_TEXT = "issue"
 COMMIT_TEXT = "commit message"
 PULL_REQUEST_TEXT = "pull request"
 
-_KEYWORD = r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)"
+_KEYWORD = rf"(?:{CLOSING_KEYWORDS})"
 _REF = r"(?:[\w.-]+/[\w.-]+#\d+|https?://\S+?/(?:issues|pull)/\d+|#\d+|GH-\d+)"
 _CLOSING_PHRASE = re.compile(
     rf"\b{_KEYWORD}\b:?\s+{_REF}(?:\s*(?:,|and)\s*(?:{_KEYWORD}\s+)?{_REF})*", re.IGNORECASE)

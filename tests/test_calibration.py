@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.graph import GraphData
+from navbot.calibrations import calibration_file, load_calibration
 from navbot.cli import main
-from navbot.cli_calibrate import calibrate_repository, calibration_file, load_calibration
+from navbot.cli_calibrate import calibrate_repository
 from navbot.config import Settings, load_settings
 from navbot.state import StateStore
 from retrieval.calibration import (

@@ -57,7 +57,7 @@ class RunEnv:
     graph: Callable[[], GraphData] | None = None
     items: Sequence[PastItem] = ()
     title_similarity: Mapping[int, float] = field(default_factory=dict)
-    llm: LLMClient | None = None
+    llm: LLMClient | None = None  # only a usable client (configured, or replaying)
     notes: Callable[[], list[str]] = list
     keepalive: Callable[[], None] = lambda: None  # renews the issue lock after each stage
     secrets: tuple[str, ...] = ()  # never posted, whatever a model writes

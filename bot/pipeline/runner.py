@@ -9,6 +9,7 @@ with them (at most MAX_RESTARTS times).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -92,12 +93,13 @@ class Run:
 
     @property
     def llm(self) -> LLMClient | None:
-        """The LLM client, when one is configured and reachable in principle."""
-        client = self.env.llm
-        return client if client is not None and client.available else None
+        """The LLM client, or None when the run has none (the worker passes only usable ones)."""
+        return self.env.llm
 
 
+@functools.cache
 def _adapter(kind: type) -> TypeAdapter[Any]:
+    """Building an adapter walks the whole type; each stage's is built once per process."""
     return TypeAdapter(kind)
 
 

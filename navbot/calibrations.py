@@ -1,0 +1,81 @@
+"""A repository's stored calibration: its measured posting threshold, kept beside its index.
+
+Written by `navbot calibrate`; read by the worker (the files gate and the comment's footer)
+and `navbot status`. Light on purpose: reading it must not load retrieval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from navbot.config import Settings
+from navbot.errors import RepositoryError
+
+CALIBRATION_FILE = "calibration.json"
+TARGET_PRECISION = 0.9
+MIN_POSTED = 10  # fewer posts than this make any precision a guess
+
+
+@dataclass
+class Calibration:
+    """A repository's measured threshold, how it was measured, and the sentence saying so."""
+
+    repository: str
+    path: str
+    threshold: float
+    precision: float | None
+    coverage: float
+    posted: int
+    examples: int
+    fitted: bool
+    reason: str
+    sentence: str
+    commit: str
+    computed_at: str
+    params_version: int | None
+    target_precision: float
+    sources: dict[str, int] = field(default_factory=dict)
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form: what `calibration.json` and `--json` hold."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        """Read back what :meth:`to_json` wrote."""
+        return cls(**data)
+
+
+
+def calibration_file(settings: Settings, path: Path) -> Path:
+    """Where the calibration of the repository at `path` lives: beside its index."""
+    from indexer.build import Indexer
+    from indexer.gitrepo import GitRepo
+
+    return Indexer(settings).store_for(GitRepo(path)).root / CALIBRATION_FILE
+
+
+def save_calibration(target: Path, calibration: Calibration) -> None:
+    """Write `calibration` to `target` atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(json.dumps(calibration.to_json(), indent=1) + "\n")
+    os.replace(temporary, target)  # a reader sees the old calibration or the new, never half
+
+
+def load_calibration(settings: Settings, path: Path) -> Calibration | None:
+    """The stored calibration of the repository at `path`, or None when there is none.
+
+    One made at an older index commit is still returned (a threshold stays useful as the
+    code moves on); its `commit` says where it was measured. An unreadable file, or a path
+    that is no repository, counts as none: navbot falls back to the default threshold.
+    """
+    try:
+        return Calibration.from_json(json.loads(calibration_file(settings, path).read_text()))
+    except (RepositoryError, OSError, ValueError, TypeError):
+        return None
