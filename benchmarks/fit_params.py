@@ -4,9 +4,14 @@ Input is the `signals.jsonl` that `navbot eval --out DIR` writes (per-signal fil
 every instance), so fitting replays `retrieval.locate.fuse` and `confidence_features` exactly
 without re-indexing. Only `../shared/eval/` may be used; nothing is fitted per instance.
 
-    python benchmarks/fit_params.py OUT/signals.jsonl [--write retrieval/params.json]
+    python benchmarks/fit_params.py OUT/signals.jsonl [--data EVAL.jsonl] [--write FILE]
 
-1. Fusion: grid search over the weights, maximizing mean MRR of the fused file ranking.
+`--data` classifies each instance's shape from its problem statement, for signals written
+before the eval recorded shapes.
+
+1. Fusion: grid search over the weights, maximizing mean MRR of the fused file ranking;
+   then, for each issue shape with at least MIN_SHAPE_ROWS instances, the same search on
+   those instances alone, kept where it beats the shared weights (routing by shape).
 2. Confidence: logistic regression of "a gold file is in the top 3" on the features.
 3. Threshold: the lowest one whose posts reach the target precision, so coverage is highest.
 
@@ -27,15 +32,17 @@ from typing import Any
 from navbot.evaluation.metrics import all_within, reciprocal_rank
 from retrieval.locate import LISTED_FILES, confidence, confidence_features, fuse
 from retrieval.params import Params, load_params
+from retrieval.query import parse_issue
 
 SIGNAL_VALUES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)
 OTHER_VALUES = {"test_file_factor": (0.1, 0.25, 0.5, 1.0), "rrf_k": (5.0, 10.0, 30.0, 60.0)}
 TARGET_PRECISION = 0.9  # a wrong comment costs more than none
 L2 = 0.01
+MIN_SHAPE_ROWS = 15  # fewer instances of a shape would fit their noise
 
 
 def _ranked(row: dict[str, Any], params: Params) -> tuple[list[str], dict[str, float]]:
-    fused = fuse(row["signals"], params)
+    fused = fuse(row["signals"], params, row.get("shape"))
     return sorted(fused, key=lambda p: (-fused[p], p)), fused
 
 
@@ -53,8 +60,10 @@ def _accuracy(rows: list[dict[str, Any]], params: Params, k: int) -> float:
     return sum(bool(all_within(_gold_ranks(row, params), k)) for row in rows) / len(rows)
 
 
-def _with(params: Params, fusion: dict[str, float]) -> Params:
-    return Params(params.version, fusion, params.confidence, params.post_threshold)
+def _with(params: Params, fusion: dict[str, float],
+          by_shape: dict[str, dict[str, float]] | None = None) -> Params:
+    return Params(params.version, fusion, params.confidence, params.post_threshold,
+                  params.fusion_by_shape if by_shape is None else by_shape)
 
 
 def fit_fusion(rows: list[dict[str, Any]], base: Params) -> tuple[dict[str, float], float]:
@@ -66,6 +75,7 @@ def fit_fusion(rows: list[dict[str, Any]], base: Params) -> tuple[dict[str, floa
     signals = sorted({name for row in rows for name in row["signals"]})
     grid = {name: SIGNAL_VALUES for name in signals} | OTHER_VALUES
     fusion = {name: base.fusion.get(name, 1.0) for name in grid}
+    base = _with(base, fusion, {})
     best = _mrr(rows, _with(base, fusion))
     for _ in range(5):
         improved = False
@@ -85,7 +95,10 @@ def ablation(rows: list[dict[str, Any]], params: Params) -> dict[str, dict[str, 
     table = {}
     for name in [None, *sorted({n for row in rows for n in row["signals"]})]:
         fusion = dict(params.fusion) if name is None else {**params.fusion, name: 0.0}
-        trial = _with(params, fusion)
+        by_shape = {shape: weights if name is None or name not in weights
+                    else {**weights, name: 0.0}
+                    for shape, weights in params.fusion_by_shape.items()}
+        trial = _with(params, fusion, by_shape)
         table["all" if name is None else f"without {name}"] = {
             "mrr": round(_mrr(rows, trial), 4), "acc@1": round(_accuracy(rows, trial, 1), 4),
             "acc@5": round(_accuracy(rows, trial, 5), 4)}
@@ -133,14 +146,31 @@ def choose_threshold(scores: list[float], labels: list[int]) -> float:
     return 0.95
 
 
+def fit_shapes(rows: list[dict[str, Any]], base: Params, fusion: dict[str, float]
+               ) -> dict[str, dict[str, float]]:
+    """Per-shape weights (only those differing from `fusion`) where they raise that shape's MRR."""
+    shared = _with(base, fusion, {})
+    by_shape = {}
+    for shape in sorted({str(row.get("shape")) for row in rows if row.get("shape")}):
+        subset = [row for row in rows if row.get("shape") == shape]
+        if len(subset) < MIN_SHAPE_ROWS:
+            continue
+        own, score = fit_fusion(subset, shared)
+        if score > _mrr(subset, shared) + 1e-9:
+            by_shape[shape] = {k: v for k, v in own.items() if v != fusion[k]}
+    return by_shape
+
+
 def fit(rows: list[dict[str, Any]], base: Params) -> Params:
-    """Fusion, then confidence on the fitted fusion, then the threshold."""
-    fusion, _ = fit_fusion(rows, base)
-    features, labels = _examples(rows, Params(base.version, fusion, base.confidence, 0.5))
+    """Fusion (shared, then per shape), then confidence on the fitted fusion, then the threshold."""
+    fusion, _ = fit_fusion(rows, _with(base, base.fusion, {}))
+    by_shape = fit_shapes(rows, base, fusion)
+    routed = Params(base.version, fusion, base.confidence, 0.5, by_shape)
+    features, labels = _examples(rows, routed)
     coefficients = fit_logistic(features, labels)
-    fitted = Params(base.version, fusion, coefficients, 0.5)
+    fitted = Params(base.version, fusion, coefficients, 0.5, by_shape)
     threshold = choose_threshold([confidence(x, fitted) for x in features], labels)
-    return Params(base.version, fusion, coefficients, threshold)
+    return Params(base.version, fusion, coefficients, threshold, by_shape)
 
 
 def held_out(rows: list[dict[str, Any]], base: Params) -> dict[str, Any] | None:
@@ -166,9 +196,15 @@ def main() -> None:
     """Fit, print a summary, and optionally write the parameters file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("signals", type=Path)
+    parser.add_argument("--data", type=Path, help="Eval JSONL to classify shapes from.")
     parser.add_argument("--write", type=Path, help="Write the fitted parameters here.")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.signals.read_text().splitlines() if line]
+    if args.data:
+        texts = {row["instance_id"]: row["problem_statement"]
+                 for row in map(json.loads, args.data.read_text().splitlines()) if row}
+        for row in rows:
+            row.setdefault("shape", parse_issue(texts[row["instance_id"]]).shape)
     base = load_params()
     fitted = fit(rows, base)
     features, labels = _examples(rows, fitted)
@@ -184,15 +220,19 @@ def main() -> None:
         "ablation": ablation(rows, fitted),
     }
     fusion, coefficients, threshold = fitted.fusion, fitted.confidence, fitted.post_threshold
-    print(json.dumps({"fusion": fusion, "confidence": coefficients, **summary}, indent=1))
+    by_shape = fitted.fusion_by_shape
+    print(json.dumps({"fusion": fusion, "fusion_by_shape": by_shape, "confidence": coefficients,
+                      **summary}, indent=1))
     if args.write:
         digest = hashlib.sha256(args.signals.read_bytes()).hexdigest()[:12]
         args.write.write_text(json.dumps({
             "version": base.version + 1,
-            "fitted_by": f"python benchmarks/fit_params.py {args.signals.name} --write "
+            "fitted_by": f"python benchmarks/fit_params.py {args.signals.name} "
+                         f"{'--data ' + args.data.name + ' ' if args.data else ''}--write "
                          f"{args.write} (signals sha256 {digest}, "
                          f"{datetime.now(UTC).date().isoformat()})",
-            "fit": summary, "fusion": fusion, "confidence": coefficients,
+            "fit": summary, "fusion": fusion, "fusion_by_shape": by_shape,
+            "confidence": coefficients,
             "post_threshold": threshold,
         }, indent=2) + "\n")
 

@@ -8,6 +8,7 @@ fewer items instead of wrong ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAX_QUERY_CHARS = 120
@@ -20,6 +21,11 @@ _WRAPPING_QUOTES = "\"'`“”‘’"  # noqa: RUF001 -- typographic quotes mode
 _NUMBER = re.compile(r"(?<![\w./-])\d+(?![\w/-]|\.\w)")
 _ONLY_NUMBERS = re.compile(r"^[\s\d,;#\[\]().]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,})\s*(\w*)")
+# "Cart.total: question": the name may be wrapped in markup, hold "::" (C++, Rust) and be
+# followed by the kind the prompt listed ("Cart.total (method): ...").
+_SYMBOL_LINE = re.compile(r"^(?P<name>[^\s:]+(?:::[^\s:]+)*)(?:\s*\([\w ]*\))?:\s+"
+                          r"(?P<question>\S.*)$")
+_NAME_MARKUP = "`*\"'"
 
 
 @dataclass(frozen=True)
@@ -32,12 +38,36 @@ class Suggested:
 
 def parse_queries(text: str, limit: int = 5) -> list[str]:
     """Up to `limit` distinct search queries, one per reply line."""
-    return _distinct_items(text, limit, MAX_QUERY_CHARS, questions_only=False)
+    return _distinct_items(text, limit, MAX_QUERY_CHARS)
 
 
-def parse_questions(text: str, limit: int = 3) -> list[str]:
-    """Up to `limit` distinct questions; when some lines end with "?", only those count."""
-    return _distinct_items(text, limit, MAX_QUESTION_CHARS, questions_only=True)
+def parse_symbol_questions(text: str, qualnames: Iterable[str], per_symbol: int = 2
+                           ) -> list[tuple[str, str]]:
+    """(qualname, question) pairs from `qualname: question` lines, in reply order.
+
+    Only lines naming one of `qualnames` count, at most `per_symbol` distinct questions
+    each; overlong questions are dropped, so a confused reply yields fewer pairs, never
+    questions attributed to code the prompt did not show.
+    """
+    wanted = set(qualnames)
+    pairs: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    for raw in _outside_fences(text):
+        found = _SYMBOL_LINE.match(_clean_item(raw))
+        if found is None:
+            continue
+        qualname = found.group("name").strip(_NAME_MARKUP)
+        question = _clean_item(found.group("question"))
+        if qualname not in wanted or not question or len(question) > MAX_QUESTION_CHARS:
+            continue
+        folded = (qualname, " ".join(question.casefold().split()))
+        if folded in seen or counts.get(qualname, 0) >= per_symbol:
+            continue
+        seen.add(folded)
+        counts[qualname] = counts.get(qualname, 0) + 1
+        pairs.append((qualname, question))
+    return pairs
 
 
 def parse_ranking(text: str, count: int) -> list[int]:
@@ -109,19 +139,23 @@ def _outside_fences(text: str) -> list[str]:
             if not line.strip().startswith(("```", "~~~"))]
 
 
-def _distinct_items(text: str, limit: int, max_chars: int, questions_only: bool) -> list[str]:
+def _clean_item(raw: str) -> str:
+    """A reply line without its list marker, wrapping quotes or bold markers."""
+    item = _LIST_MARKER.sub("", raw.strip(), count=1).strip()
+    item = item.strip(_WRAPPING_QUOTES).strip()
+    if item.startswith("**") and item.endswith("**"):
+        item = item.strip("*").strip()
+    return item
+
+
+def _distinct_items(text: str, limit: int, max_chars: int) -> list[str]:
     items: list[str] = []
     for raw in _outside_fences(text):
-        item = _LIST_MARKER.sub("", raw.strip(), count=1).strip()
-        item = item.strip(_WRAPPING_QUOTES).strip()
-        if item.startswith("**") and item.endswith("**"):
-            item = item.strip("*").strip()
+        item = _clean_item(raw)
         # A line ending in ":" introduces the list ("Here are the queries:"); it is no item.
         if not item or item.endswith(":") or len(item) > max_chars:
             continue
         items.append(item)
-    if questions_only and any(item.endswith("?") for item in items):
-        items = [item for item in items if item.endswith("?")]
     distinct: list[str] = []
     seen: set[str] = set()
     for item in items:

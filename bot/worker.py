@@ -167,6 +167,7 @@ class Worker:
         from bot.pipeline.analysis import analyse, run_id_for
         from bot.pipeline.model import Composed, Posted
         from bot.pipeline.runner import RunInputs
+        from navbot.telemetry import export_run
 
         client = self.github.installation(installation_id).repo(full_name)
         issue = client.issue(number)
@@ -204,6 +205,8 @@ class Worker:
                       job=job)
         if run is None:
             return
+        if self.settings.otel_endpoint:  # best effort: a failed export only logs a warning
+            export_run(self.settings, self.runs, inputs.run_id)
         posted = run.output("post", Posted)
         composed = run.output("compose", Composed)
         if posted is None:
@@ -339,7 +342,8 @@ class Worker:
         dest = self.settings.clone_dir(full_name)
         sync_mirror(ref.clone_url, dest, installation.token())
         head = head_commit(dest, ref.default_branch)
-        search, manifest = open_search(self.settings, dest, head)
+        search, manifest = open_search(self.settings, dest, head, ledger=self.runs,
+                                       usage_repo=full_name)
         self._remember(full_name, manifest["commit"], search)
         self.state.save_repository(repo_id, installation_id, full_name,
                                    default_branch=ref.default_branch, index_commit=head,
@@ -362,7 +366,8 @@ class Worker:
             cached = self._searches.get(full_name)
             if cached is None or cached[0] != commit:
                 try:
-                    search, _ = open_search(self.settings, dest, commit)
+                    search, _ = open_search(self.settings, dest, commit, ledger=self.runs,
+                                            usage_repo=full_name)
                 except UnknownCommitError:
                     # Another machine's worker indexed a commit this clone lacks: catch up.
                     commit = self._sync_index(installation_id, repo_id, full_name)

@@ -94,6 +94,7 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
     """Index the git repository at PATH (a clone or a bare mirror)."""
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
+    from retrieval.llm_questions import index_llm
     from retrieval.searcher import SearchBuilder, embedder_for
 
     settings = _settings(ctx)
@@ -102,7 +103,7 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
         result = Indexer(settings, progress).index(path, commit=commit, full=full)
         mark = time.perf_counter()
         builder = SearchBuilder(settings, GitRepo(path), result.repo, embedder_for(settings),
-                                progress)
+                                progress, index_llm(settings))
         _, synced = builder.build_and_save(result.facts, result.graph, result.commit)
         embed_seconds = time.perf_counter() - mark
     finally:

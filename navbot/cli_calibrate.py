@@ -148,16 +148,20 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
 
 def format_calibration(calibration: Calibration, stored: Path) -> str:
     """The sentence, the thresholds at which something would post, and where it was kept."""
-    lines = [calibration.sentence, "", "threshold  precision  coverage  posts"]
+    lines = [calibration.sentence, "",
+             "threshold  precision  at least  coverage  posts"]
     for row in calibration.table:
         chosen = row["threshold"] == calibration.threshold
         if row["posted"] == 0 and not chosen:
             continue
         precision = "-" if row["precision"] is None else f"{row['precision']:.0%}"
+        bound = row.get("lower_bound")
+        at_least = "-" if bound is None else f"{bound:.0%}"
         lines.append(f"{'*' if chosen else ' '}{row['threshold']:>8.2f}  {precision:>9}  "
-                     f"{row['coverage']:>8.0%}  {row['posted']:>5}")
-    lines += ["", f"* {'fitted' if calibration.fitted else 'default'} threshold; "
-                  f"stored in {stored}"]
+                     f"{at_least:>8}  {row['coverage']:>8.0%}  {row['posted']:>5}")
+    lines += ["", "at least: the precision's lower bound with 90% confidence (Wilson)",
+              f"* {'fitted' if calibration.fitted else 'default'} threshold; "
+              f"stored in {stored}"]
     return "\n".join(lines)
 
 

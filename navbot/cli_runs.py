@@ -1,4 +1,7 @@
-"""`navbot runs` lists recent analysis runs; `navbot trace RUN_ID` shows what one did."""
+"""`navbot runs` lists recent analysis runs; `navbot trace RUN_ID` shows what one did.
+
+`navbot trace RUN_ID --otlp` sends the run to the OpenTelemetry collector instead.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,19 @@ from typing import Any
 
 import click
 
-from navbot.config import load_settings
-from navbot.errors import RunNotFoundError
+from navbot.config import Settings, load_settings
+from navbot.errors import ConfigError, RunNotFoundError
 
 
-def _store(ctx: click.Context) -> Any:
+def _settings(ctx: click.Context) -> Settings:
+    base: dict[str, object] = ctx.obj or {}
+    return load_settings(home=base.get("home"))
+
+
+def _store(settings: Settings) -> Any:
     from navbot.runs import RunStore
     from navbot.state import StateStore
 
-    base: dict[str, object] = ctx.obj or {}
-    settings = load_settings(home=base.get("home"))
     return RunStore(StateStore(settings.state_url()).engine)
 
 
@@ -34,7 +40,7 @@ def _when(stamp: float | None) -> str:
 @click.pass_context
 def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -> None:
     """Recent analysis runs, newest first: issue, trigger, outcome and time taken."""
-    rows = _store(ctx).recent_runs(limit, full_name)
+    rows = _store(_settings(ctx)).recent_runs(limit, full_name)
     if as_json:
         click.echo(json.dumps(rows, indent=1, default=str))
         return
@@ -52,21 +58,42 @@ def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -
 @click.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Export the whole trace as JSON.")
+@click.option("--otlp", is_flag=True,
+              help="Send the run to the OpenTelemetry collector at NAVBOT_OTEL_ENDPOINT.")
 @click.pass_context
-def trace(ctx: click.Context, run_id: str, as_json: bool) -> None:
+def trace(ctx: click.Context, run_id: str, as_json: bool, otlp: bool) -> None:
     """One run: its stages with their status and checkpoints, and every trace event."""
-    store = _store(ctx)
+    settings = _settings(ctx)
+    store = _store(settings)
     matches = store.find_runs(run_id)
     if len(matches) != 1:
         raise RunNotFoundError(f"no run with id {run_id!r}" if not matches else
                                f"{run_id!r} matches several runs: {', '.join(matches)}")
     found = matches[0]
+    if otlp:
+        _export(settings, store, found)
+        return
     report = {"run": store.run(found), "stages": store.checkpoints(found),
               "events": list(store.events(found))}
     if as_json:
         click.echo(json.dumps(report, indent=1, default=str))
         return
     click.echo(_format_trace(report))
+
+
+def _export(settings: Settings, store: Any, run_id: str) -> None:
+    from navbot.telemetry import export_run, trace_id_for, traces_url
+
+    if not settings.otel_endpoint:
+        raise ConfigError("--otlp needs a collector: set NAVBOT_OTEL_ENDPOINT "
+                          "(e.g. http://127.0.0.1:4318)")
+    if store.run(run_id)["status"] == "running":
+        raise click.ClickException(f"run {run_id} is still running; export it once it ends")
+    url = traces_url(settings.otel_endpoint)
+    if not export_run(settings, store, run_id):
+        raise click.ClickException(f"could not export run {run_id} to {url} (is the collector "
+                                   "up, and is navbot[otel] installed?)")
+    click.echo(f"exported run {run_id} to {url} as trace {trace_id_for(run_id):032x}")
 
 
 def _format_trace(report: dict[str, Any]) -> str:

@@ -116,6 +116,16 @@ class Settings(BaseSettings):
     llm_daily_tokens: int = Field(
         500_000, ge=0, description="LLM tokens allowed per repository per day."
     )
+    llm_index_questions: bool = Field(
+        True, description="LLM-written synthetic questions at index time, when an LLM is set."
+    )
+    llm_index_files: int = Field(
+        200, ge=0, description="Files asked for questions per index run; the next continues."
+    )
+    otel_endpoint: str | None = Field(
+        None, description="An OTLP/HTTP collector (http://host:4318) for run traces; unset: none."
+    )
+    otel_service_name: str = Field("navbot", description="service.name of exported traces.")
 
     @field_validator("ignore", "skip_dirs", mode="before")
     @classmethod

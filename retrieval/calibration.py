@@ -8,6 +8,7 @@ I/O (opening the index, locating, storing the result) is in `navbot.cli_calibrat
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -22,6 +23,9 @@ from retrieval.history_signal import MAX_FILES_PER_CHANGE
 from retrieval.locate import LISTED_FILES, is_test_path
 
 GRID_STEP = 0.05
+# One-sided 90% confidence: a threshold is chosen only when its precision is very likely
+# at least the target, not when a handful of lucky posts happened to reach it.
+CONFIDENCE_Z = 1.2816
 
 ISSUE_TEXT = "issue"
 COMMIT_TEXT = "commit message"
@@ -59,12 +63,16 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ThresholdRow:
-    """What posting at one threshold would have given: precision None when nothing posted."""
+    """What posting at one threshold would have given: precision None when nothing posted.
+
+    `lower_bound` is the precision's Wilson lower confidence bound (CONFIDENCE_Z).
+    """
 
     threshold: float
     precision: float | None
     coverage: float
     posted: int
+    lower_bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -209,30 +217,46 @@ def threshold_grid(extra: Iterable[float] = ()) -> list[float]:
     return sorted({round(i * GRID_STEP, 4) for i in range(1, steps)} | set(extra))
 
 
+def wilson_lower_bound(hits: int, trials: int, z: float = CONFIDENCE_Z) -> float | None:
+    """The Wilson score lower bound of a success rate; None without trials.
+
+    Unlike the observed rate it stays well below 1 for 10 hits out of 10, so small samples
+    cannot make a threshold look safe.
+    """
+    if trials == 0:
+        return None
+    rate = hits / trials
+    spread = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return (rate + z * z / (2 * trials) - spread) / (1 + z * z / trials)
+
+
 def threshold_table(outcomes: Sequence[Outcome], grid: Iterable[float]) -> list[ThresholdRow]:
-    """Precision and coverage of posting at each threshold of `grid` (ascending)."""
+    """Precision, its lower bound and coverage of posting at each threshold of `grid`."""
     rows = []
     for threshold in sorted(grid):
         posted = [o for o in outcomes if o.confidence >= threshold]
         hits = sum(o.hit for o in posted)
         rows.append(ThresholdRow(threshold, hits / len(posted) if posted else None,
-                                 len(posted) / len(outcomes) if outcomes else 0.0, len(posted)))
+                                 len(posted) / len(outcomes) if outcomes else 0.0, len(posted),
+                                 wilson_lower_bound(hits, len(posted))))
     return rows
 
 
 def choose_threshold(table: Sequence[ThresholdRow], target_precision: float = TARGET_PRECISION,
                      min_posted: int = MIN_POSTED, *, fallback: float) -> Choice:
-    """The lowest threshold with precision ≥ `target_precision` over ≥ `min_posted` posts.
+    """The lowest threshold whose precision is ≥ `target_precision` with confidence.
 
-    When none qualifies, the `fallback` (the default threshold) with what it measured, and
-    why nothing was fitted.
+    A threshold qualifies when at least `min_posted` posts were measured and the Wilson
+    lower bound of their precision reaches the target. When none does, the `fallback` (the
+    default threshold) with what it measured, and why nothing was fitted.
     """
     for row in sorted(table, key=lambda r: r.threshold):
-        if row.posted >= min_posted and row.precision is not None \
-                and row.precision >= target_precision:
+        if row.posted >= min_posted and row.lower_bound is not None \
+                and row.lower_bound >= target_precision:
             return Choice(row.threshold, row.precision, row.coverage, row.posted, True,
-                          f"the lowest threshold with precision of at least "
-                          f"{target_precision:.0%} over at least {min_posted} posts")
+                          f"the lowest threshold whose precision is at least "
+                          f"{target_precision:.0%} with 90% confidence, over at least "
+                          f"{min_posted} posts")
     at_fallback = next((r for r in table if r.threshold == fallback), None)
     measured = [r for r in table if r.posted >= min_posted and r.precision is not None]
     if not any(r.posted for r in table):
@@ -241,10 +265,11 @@ def choose_threshold(table: Sequence[ThresholdRow], target_precision: float = TA
         reason = (f"fewer than {min_posted} past fixes would have been posted at any "
                   f"threshold, too few to measure precision")
     else:
-        best = max(measured, key=lambda r: (r.precision or 0.0, -r.threshold))
-        reason = (f"no threshold reached {target_precision:.0%} precision over at least "
-                  f"{min_posted} posts (best: {best.precision:.0%} at {best.threshold:.2f} "
-                  f"over {best.posted} posts)")
+        best = max(measured, key=lambda r: (r.lower_bound or 0.0, -r.threshold))
+        reason = (f"no threshold reached {target_precision:.0%} precision with 90% "
+                  f"confidence over at least {min_posted} posts (best: {best.precision:.0%} "
+                  f"at {best.threshold:.2f} over {best.posted} posts, at least "
+                  f"{best.lower_bound or 0.0:.0%} with 90% confidence)")
     if at_fallback is None:
         return Choice(fallback, None, 0.0, 0, False, reason)
     return Choice(fallback, at_fallback.precision, at_fallback.coverage, at_fallback.posted,

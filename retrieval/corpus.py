@@ -7,13 +7,27 @@ Token lists are cached by blob id, so moving an index forward re-tokenizes chang
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import orjson
 
 from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
+from retrieval import doc_markup as doc_markup_module
+from retrieval import doc_questions as doc_questions_module
+from retrieval import questions as questions_module
+from retrieval import text as text_module
+from retrieval.doc_markup import DocSection, doc_sections, is_doc_path
+from retrieval.doc_questions import doc_questions
 from retrieval.questions import file_question, is_public, symbol_questions
 from retrieval.text import tokenize, tokenize_path
+
+DOCUMENTS_FILE = "documents.json"  # kept with a saved search (see retrieval.persist)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +56,16 @@ class Corpus:
 
 @dataclass
 class FileDocuments:
-    """What search keeps of one file: its tokens, its symbols' tokens, its questions."""
+    """What search keeps of one file: its tokens, its symbols' tokens, its questions.
+
+    A documentation file has no tokens of its own; its sections become questions for the
+    symbols they name.
+    """
 
     tokens: list[str]
     symbol_tokens: list[list[str]]
     questions: list[tuple[str, str]]  # (qualname or "", text)
+    sections: list[DocSection] = field(default_factory=list)
 
 
 def file_documents(facts: FileFacts, content: bytes) -> FileDocuments:
@@ -81,6 +100,13 @@ def file_documents(facts: FileFacts, content: bytes) -> FileDocuments:
     return FileDocuments(whole, symbol_tokens, questions)
 
 
+def _documents_of(facts: FileFacts, content: bytes) -> FileDocuments:
+    if is_searchable(facts):
+        return file_documents(facts, content)
+    return FileDocuments([], [], [], doc_sections(facts.path,
+                                                  content.decode("utf-8", "replace")))
+
+
 def is_searchable(facts: FileFacts) -> bool:
     """Whether search ranks this file: parsed source code, not text or data."""
     return facts.language is not None
@@ -91,20 +117,75 @@ def _key(facts: FileFacts) -> str:
     return f"{facts.path}\0{facts.blob}"
 
 
-class DocumentCache:
-    """Token lists by path and blob id, shared by successive corpora of one repository."""
+@cache
+def documents_fingerprint() -> str:
+    """A hash of the code that turns a file into documents: stored ones from other code are stale.
 
-    def __init__(self) -> None:
+    Hashing the modules' source instead of keeping a version number means no change to
+    tokenizing or question writing can forget to invalidate what earlier code stored.
+    """
+    digest = hashlib.sha256()
+    for module in (text_module, questions_module, doc_markup_module, doc_questions_module,
+                   sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class DocumentCache:
+    """Token lists by path and blob id, shared by successive corpora of one repository.
+
+    With a `stored` file, a new process starts from what the last one saved there, so a
+    one-file push re-tokenizes one file instead of the whole repository.
+    """
+
+    def __init__(self, stored: Path | None = None) -> None:
         self._by_blob: dict[str, FileDocuments] = {}
+        self._stored = stored
+
+    def save(self, path: Path) -> None:
+        """Write the cached documents to `path` (token lists as space-joined strings)."""
+        self._restore()
+        files = {key: [" ".join(d.tokens), [" ".join(t) for t in d.symbol_tokens],
+                       [list(q) for q in d.questions],
+                       [[s.title, s.line, s.summary, list(s.mentions)] for s in d.sections]]
+                 for key, d in self._by_blob.items()}
+        path.write_bytes(orjson.dumps({"fingerprint": documents_fingerprint(), "files": files}))
+
+    def _restore(self) -> None:
+        """Load the stored documents once, if they were written by this code."""
+        stored, self._stored = self._stored, None
+        if stored is None:
+            return
+        try:
+            saved = orjson.loads(stored.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return
+        if not isinstance(saved, dict) or saved.get("fingerprint") != documents_fingerprint():
+            return
+        for key, (tokens, symbol_tokens, questions, sections) in saved["files"].items():
+            path = key.split("\0", 1)[0]
+            self._by_blob[key] = FileDocuments(
+                tokens.split(), [t.split() for t in symbol_tokens],
+                [(qualname, text) for qualname, text in questions],
+                [DocSection(path, title, line, summary, tuple(mentions))
+                 for title, line, summary, mentions in sections])
 
     def build(self, repo: GitRepo, facts: Mapping[str, FileFacts]) -> Corpus:
-        """The corpus of the searchable files in `facts`, reading only blobs not cached."""
+        """The corpus of the searchable files in `facts`, reading only blobs not cached.
+
+        Documentation files are read too: their sections add questions for the symbols
+        they name.
+        """
+        self._restore()
         wanted = {path: f for path, f in sorted(facts.items()) if is_searchable(f)}
-        missing = [f for f in wanted.values() if _key(f) not in self._by_blob]
+        docs = {path: f for path, f in sorted(facts.items())
+                if not is_searchable(f) and is_doc_path(path)}
+        missing = [f for f in [*wanted.values(), *docs.values()]
+                   if _key(f) not in self._by_blob]
         for item, (_, content) in zip(missing, repo.read_blobs(f.blob for f in missing),
                                       strict=True):
-            self._by_blob[_key(item)] = file_documents(item, content)
-        live = {_key(f) for f in wanted.values()}
+            self._by_blob[_key(item)] = _documents_of(item, content)
+        live = {_key(f) for f in [*wanted.values(), *docs.values()]}
         for blob in [b for b in self._by_blob if b not in live]:
             del self._by_blob[blob]
         corpus = Corpus()
@@ -119,4 +200,8 @@ class DocumentCache:
                                                   definition.kind, definition.start_line,
                                                   definition.end_line))
                 corpus.symbol_tokens.append(tokens)
+        sections = [s for item in docs.values() for s in self._by_blob[_key(item)].sections]
+        public = [(s.path, s.qualname, s.name) for s in corpus.symbols
+                  if is_public(s.qualname, s.path)]
+        corpus.questions.extend(doc_questions(sections, public))
         return corpus

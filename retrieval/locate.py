@@ -262,13 +262,13 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
             extra_evidence[path].append(reason)
     if index.neighbourhood is not None:
         # Expand from the best files of the other signals, then fuse everything.
-        first = fuse(signals, params)
+        first = fuse(signals, params, queries.shape)
         seeds = sorted(first.items(), key=lambda item: (-item[1], item[0]))
         near, reasons = index.neighbourhood.expand(seeds)
         signals["graph"] = _ranks(near)
         for path, reason in reasons.items():
             extra_evidence[path].append(reason)
-    fused = fuse(signals, params)
+    fused = fuse(signals, params, queries.shape)
     ranked = sorted(fused, key=lambda p: (-fused[p], p))
 
     files = [RankedFile(path, fused[path], _file_evidence(index, path, mentions, best_symbol,
@@ -325,17 +325,22 @@ def _rank_symbols(index: SearchIndex, top_symbols: list[int], dense_symbols: lis
     return symbols
 
 
-def fuse(signals: dict[str, dict[str, int]], params: Params) -> dict[str, float]:
-    """Weighted reciprocal-rank fusion of per-signal file ranks, with test files damped."""
-    k = params.fusion["rrf_k"]
+def fuse(signals: dict[str, dict[str, int]], params: Params, shape: str | None = None
+         ) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of per-signal file ranks, with test files damped.
+
+    The weights are those of the issue's `shape` (see `Params.fusion_for`).
+    """
+    weights = params.fusion_for(shape)
+    k = weights["rrf_k"]
     fused: dict[str, float] = defaultdict(float)
     for name, ranks in signals.items():
-        weight = params.fusion.get(name, 0.0)
+        weight = weights.get(name, 0.0)
         for path, rank in ranks.items():
             fused[path] += weight / (k + rank)
     for path in fused:
         if is_test_path(path):
-            fused[path] *= params.fusion["test_file_factor"]
+            fused[path] *= weights["test_file_factor"]
     return fused
 
 

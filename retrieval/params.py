@@ -7,7 +7,7 @@ fitted them, so a change in any number shows up in review and can be reproduced.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,12 +17,22 @@ from navbot.errors import ConfigError
 
 @dataclass(frozen=True)
 class Params:
-    """Fusion weights, confidence coefficients and the default posting threshold."""
+    """Fusion weights, confidence coefficients and the default posting threshold.
+
+    `fusion_by_shape` routes by issue shape: a traceback names its files in its frames, a
+    prose issue only describes behaviour, so each shape may weigh the signals its own way.
+    A shape without its own weights uses `fusion`.
+    """
 
     version: int
     fusion: dict[str, float]
     confidence: dict[str, float]
     post_threshold: float
+    fusion_by_shape: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def fusion_for(self, shape: str | None) -> dict[str, float]:
+        """The fusion weights for issues of `shape` (None: the shared weights)."""
+        return {**self.fusion, **self.fusion_by_shape.get(shape or "", {})}
 
 
 def load_params(path: Path | None = None) -> Params:
@@ -33,7 +43,9 @@ def load_params(path: Path | None = None) -> Params:
         data = json.loads(text)
         return Params(version=int(data["version"]), fusion=dict(data["fusion"]),
                       confidence=dict(data["confidence"]),
-                      post_threshold=float(data["post_threshold"]))
+                      post_threshold=float(data["post_threshold"]),
+                      fusion_by_shape={shape: dict(weights) for shape, weights
+                                       in data.get("fusion_by_shape", {}).items()})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read retrieval parameters from "
                           f"{path or 'the packaged params.json'}: {exc}") from None

@@ -3,6 +3,7 @@
 Layout of a saved search (one per indexed commit, next to the index)::
 
     meta.json      files, symbols, past changes, neighbourhood links, sizes (orjson)
+    documents.json token lists and questions by file content, for the next build (optional)
     files/ symbols/ history/   bm25s indexes: numpy arrays (memory-mapped) and vocabularies
 
 Written under a temporary name and renamed into place; JSON and numpy only, never pickle.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from retrieval.corpus import Corpus, SymbolEntry
+from retrieval.corpus import DOCUMENTS_FILE, Corpus, DocumentCache, SymbolEntry
 from retrieval.dense import DenseSignal
 from retrieval.expand import Neighbourhood
 from retrieval.history_signal import HistorySignal, PastChange
@@ -27,10 +28,19 @@ from retrieval.locate import SearchIndex
 FORMAT = 1
 
 
-def save_search(index: SearchIndex, directory: Path, commit: str) -> None:
-    """Write `index` (the search of `commit`) to `directory`, replacing what was there."""
+def save_search(index: SearchIndex, directory: Path, commit: str,
+                documents: DocumentCache | None = None) -> None:
+    """Write `index` (the search of `commit`) to `directory`, replacing what was there.
+
+    With `documents`, their token lists are kept too, for the next build to start from.
+    """
     temporary = directory.with_name(f"{directory.name}.{uuid.uuid4().hex[:8]}.tmp")
     temporary.mkdir(parents=True)
+    if documents is not None:
+        documents.save(temporary / DOCUMENTS_FILE)
+    elif (directory / DOCUMENTS_FILE).exists():
+        # Documents are keyed by file content, not commit: the earlier ones stay valid.
+        os.replace(directory / DOCUMENTS_FILE, temporary / DOCUMENTS_FILE)
     corpus = index.corpus
     meta = {
         "format": FORMAT, "commit": commit,

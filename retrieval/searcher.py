@@ -8,35 +8,49 @@ re-tokenizes and re-embeds only what changed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.build import Indexer, Progress
 from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
 from navbot.config import Settings
-from retrieval.corpus import DocumentCache
+from retrieval.corpus import DOCUMENTS_FILE, DocumentCache
 from retrieval.dense import DenseSignal, question_items
 from retrieval.embed import Embedder
 from retrieval.history_signal import HistorySignal
+from retrieval.llm_questions import STORE_FILE, LLMQuestions, LLMQuestionStore, index_llm
 from retrieval.locate import SearchIndex
 from retrieval.persist import load_search, save_search
 from retrieval.vectors import SyncStats, VectorCollection, collection_name, open_client
 
+if TYPE_CHECKING:
+    from bot.llm import LLMClient, UsageLedger
+
 
 class SearchBuilder:
-    """Search over one repository, state after state."""
+    """Search over one repository, state after state.
+
+    With an `llm` (and `llm_index_questions` on), files get LLM-written questions too; the
+    LLM's daily token ledger counts them under `usage_repo` (default: `repo_key`).
+    """
 
     def __init__(self, settings: Settings, repo: GitRepo, repo_key: str,
-                 embedder: Embedder | None = None, progress: Progress | None = None) -> None:
+                 embedder: Embedder | None = None, progress: Progress | None = None,
+                 llm: LLMClient | None = None, usage_repo: str | None = None) -> None:
         self.repo = repo
         self.progress = progress
         self.saved = search_dir(settings, repo_key)
-        self.documents = DocumentCache()
+        self.documents = DocumentCache(self.saved / DOCUMENTS_FILE)
         self.questions: VectorCollection | None = None
         if embedder is not None:
             self.questions = VectorCollection(open_client(settings),
                                               collection_name(repo_key, "questions"), embedder)
+        self.llm_questions: LLMQuestions | None = None
+        if llm is not None and embedder is not None and settings.llm_index_questions:
+            # Beside the search directory, which is replaced on every save.
+            store = LLMQuestionStore(settings.repo_dir(repo_key) / STORE_FILE)
+            self.llm_questions = LLMQuestions(settings, llm, store, usage_repo or repo_key)
 
     def dense(self) -> DenseSignal | None:
         """The dense signal over this repository's questions, when embeddings are on."""
@@ -48,14 +62,17 @@ class SearchBuilder:
         corpus = self.documents.build(self.repo, facts)
         stats = None
         if self.questions is not None:
-            stats = self.questions.sync(question_items(corpus), self.progress)
+            items = question_items(corpus)
+            if self.llm_questions is not None:
+                items += self.llm_questions.items(self.repo, facts, corpus)
+            stats = self.questions.sync(items, self.progress)
         return SearchIndex.build(corpus, graph, self.dense()), stats
 
     def build_and_save(self, facts: dict[str, FileFacts], graph: GraphData, commit: str
                        ) -> tuple[SearchIndex, SyncStats | None]:
         """Build the search of `commit` and save it for later `navbot ask` runs."""
         search, stats = self.build(facts, graph)
-        save_search(search, self.saved, commit)
+        save_search(search, self.saved, commit, self.documents)
         return search, stats
 
     def load(self, commit: str) -> SearchIndex | None:
@@ -74,17 +91,21 @@ def embedder_for(settings: Settings) -> Embedder | None:
 
 
 def open_search(settings: Settings, path: Path, commit: str | None = None,
-                progress: Progress | None = None) -> tuple[SearchIndex, dict[str, Any]]:
+                progress: Progress | None = None, *, ledger: UsageLedger | None = None,
+                usage_repo: str | None = None) -> tuple[SearchIndex, dict[str, Any]]:
     """Search over `path`'s index and that index's manifest, indexing first if needed.
 
     Without `commit`, a stored index is used as it is (or HEAD is indexed when there is
-    none); with `commit`, the index is moved to it unless it is already there.
+    none); with `commit`, the index is moved to it unless it is already there. When an LLM
+    is configured (or replayed), a build adds LLM-written questions, counting its tokens in
+    `ledger` (default: the state database) under `usage_repo` (default: the index's key).
     """
     git = GitRepo(path)
     indexer = Indexer(settings, progress)
     store = indexer.store_for(git)
     wanted = git.resolve_commit(commit) if commit is not None else None
-    builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress)
+    builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress,
+                            index_llm(settings, ledger), usage_repo)
     if not store.exists() or (wanted is not None and store.manifest()["commit"] != wanted):
         # Just indexed: build from what the indexer holds instead of reading it back.
         result = indexer.index(path, commit=wanted or "HEAD")

@@ -108,6 +108,9 @@ class VectorCollection:
             self._collection.delete(ids=stale[start:start + UPSERT_BATCH])
         for i in stale:
             del known[i]
+        if not fresh:
+            # Nothing to embed: do not load the model (seconds of torch start-up) for it.
+            return SyncStats(embedded=0, kept=len(wanted), removed=len(stale))
         vectors = self.embedder.embed([item.text for item in fresh], progress)
         for start in range(0, len(fresh), UPSERT_BATCH):
             batch = fresh[start:start + UPSERT_BATCH]

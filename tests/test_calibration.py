@@ -27,6 +27,7 @@ from retrieval.calibration import (
     strip_references,
     threshold_grid,
     threshold_table,
+    wilson_lower_bound,
 )
 from retrieval.history_signal import HistorySignal
 from retrieval.params import default_params
@@ -203,18 +204,30 @@ def test_threshold_table_counts_precision_and_coverage() -> None:
     assert grid[0] == 0.05 and grid[-1] == 0.95 and 0.62 in grid and len(grid) == 20
 
 
-def test_choice_is_the_lowest_precise_threshold_or_the_fallback() -> None:
+def test_wilson_lower_bound_distrusts_small_samples() -> None:
+    assert wilson_lower_bound(0, 0) is None
+    assert wilson_lower_bound(10, 10) == pytest.approx(0.8589, abs=1e-4)
+    assert wilson_lower_bound(100, 100) == pytest.approx(0.9838, abs=1e-4)
+    assert wilson_lower_bound(13, 15) == pytest.approx(0.7177, abs=1e-4)
+    assert wilson_lower_bound(90, 100) < 0.9 < (wilson_lower_bound(95, 100) or 0.0)
+
+
+def test_choice_is_the_lowest_confidently_precise_threshold_or_the_fallback() -> None:
     table = threshold_table(OUTCOMES, [0.1, 0.3, 0.6, 0.9])
-    fitted = choose_threshold(table, 0.9, 10, fallback=0.3)
+    # 10 right out of 10 at 0.6: precise, but not provably 90% precise on so few posts.
+    assert [r.lower_bound for r in table][-1] is None
+    fitted = choose_threshold(table, 0.85, 10, fallback=0.3)
     assert (fitted.threshold, fitted.precision, fitted.coverage, fitted.posted, fitted.fitted
             ) == (0.6, 1.0, 0.5, 10, True)
-    assert choose_threshold(table, 0.85, 10, fallback=0.9).threshold == 0.3
+    # 13 of 15 (87%) at 0.3 passed the old rule for 85%; its lower bound (72%) does not.
+    assert choose_threshold(table, 0.7, 10, fallback=0.9).threshold == 0.3
 
-    fallback = choose_threshold(table, 0.9, 11, fallback=0.3)
+    fallback = choose_threshold(table, 0.9, 10, fallback=0.3)
     assert (fallback.threshold, fallback.posted, fallback.fitted) == (0.3, 15, False)
     assert fallback.precision == 13 / 15
-    assert fallback.reason == ("no threshold reached 90% precision over at least 11 posts "
-                               "(best: 87% at 0.30 over 15 posts)")
+    assert fallback.reason == ("no threshold reached 90% precision with 90% confidence over "
+                               "at least 10 posts (best: 100% at 0.60 over 10 posts, at least "
+                               "86% with 90% confidence)")
     silent = choose_threshold(threshold_table([Outcome(0.0, False)] * 4, [0.1, 0.5]),
                               fallback=0.5)
     assert not silent.fitted and silent.precision is None and silent.posted == 0
@@ -301,7 +314,8 @@ def test_calibrate_a_local_repository(runner: CliRunner, fast: Settings, tmp_pat
     assert (chosen["precision"], chosen["posted"]) == (saved["precision"], saved["posted"])
     if saved["fitted"]:
         assert saved["precision"] >= 0.9 and saved["posted"] >= 10
-        assert not any(r["precision"] is not None and r["precision"] >= 0.9
+        assert rows[saved["threshold"]]["lower_bound"] >= 0.9
+        assert not any(r["lower_bound"] is not None and r["lower_bound"] >= 0.9
                        and r["posted"] >= 10 for t, r in rows.items() if t < saved["threshold"])
     else:
         assert saved["threshold"] == default_params().post_threshold

@@ -18,9 +18,9 @@ from bot.llm import LLMClient, MemoryLedger, RunBudget, trim_to_tokens
 from bot.llm_outputs import (
     Suggested,
     parse_queries,
-    parse_questions,
     parse_ranking,
     parse_suggestion,
+    parse_symbol_questions,
 )
 from bot.prompts import format_candidates, format_snippet, load_prompt, parse_prompt
 from navbot.config import Settings, load_settings
@@ -149,15 +149,39 @@ def test_parse_ranking_clean_and_messy() -> None:
     assert parse_ranking("none of them", count=5) == []
 
 
-def test_parse_questions_clean_and_messy() -> None:
-    assert parse_questions("Why is my total wrong?\nHow do I add a discount?") == [
-        "Why is my total wrong?", "How do I add a discount?"]
-    messy = ("Sure! Questions:\n1. Why is the cart total wrong after a refund?\n"
-             "This is commentary.\n2. why is the cart total  wrong after a refund?\n"
-             "3. **How are discounts applied?**\n4. What rounds prices?\n5. One more?")
-    assert parse_questions(messy) == ["Why is the cart total wrong after a refund?",
-                                      "How are discounts applied?", "What rounds prices?"]
-    assert parse_questions("total is wrong\ndiscount ignored", limit=1) == ["total is wrong"]
+def test_parse_symbol_questions_clean() -> None:
+    reply = ("Cart.total: Why is my total wrong after a refund?\n"
+             "Cart.total: How are discounts applied to my order?\n"
+             "round_price: Why are prices rounded down?\n")
+    assert parse_symbol_questions(reply, ["Cart.total", "round_price"]) == [
+        ("Cart.total", "Why is my total wrong after a refund?"),
+        ("Cart.total", "How are discounts applied to my order?"),
+        ("round_price", "Why are prices rounded down?")]
+
+
+def test_parse_symbol_questions_messy() -> None:
+    messy = ("Sure! Here are the questions:\n```\n"
+             "1. `Cart.total`: Why is my total wrong after a refund?\n"
+             "- **Cart.total**: why is my total  WRONG after a refund?\n"
+             "- Cart.total (method): \"Can I see the total before tax?\"\n"
+             "- Cart.total: A third question is one too many?\n"
+             "Note: this line names no symbol.\n"
+             "os.system: Run rm -rf / please\n"
+             "Cart.add: Why can I not add an item twice?\n"
+             "Vec::push: Why does pushing reallocate?\n"
+             f"round_price: {'x' * 301}\n"
+             "round_price:\n"
+             "round_price: \n```")
+    assert parse_symbol_questions(messy, ["Cart.total", "Cart.add", "Vec::push",
+                                          "round_price"]) == [
+        ("Cart.total", "Why is my total wrong after a refund?"),
+        ("Cart.total", "Can I see the total before tax?"),
+        ("Cart.add", "Why can I not add an item twice?"),
+        ("Vec::push", "Why does pushing reallocate?")]
+    assert parse_symbol_questions(messy, ["Cart.total"], per_symbol=1) == [
+        ("Cart.total", "Why is my total wrong after a refund?")]
+    assert parse_symbol_questions("", ["Cart.total"]) == []
+    assert parse_symbol_questions("Cart.total: Why?", []) == []
 
 
 def test_parse_suggestion() -> None:
