@@ -63,7 +63,7 @@ def _accuracy(rows: list[dict[str, Any]], params: Params, k: int) -> float:
 def _with(params: Params, fusion: dict[str, float],
           by_shape: dict[str, dict[str, float]] | None = None) -> Params:
     return Params(params.version, fusion, params.confidence, params.post_threshold,
-                  params.fusion_by_shape if by_shape is None else by_shape)
+                  params.fusion_by_shape if by_shape is None else by_shape, params.symbols)
 
 
 def fit_fusion(rows: list[dict[str, Any]], base: Params) -> tuple[dict[str, float], float]:
@@ -165,12 +165,12 @@ def fit(rows: list[dict[str, Any]], base: Params) -> Params:
     """Fusion (shared, then per shape), then confidence on the fitted fusion, then the threshold."""
     fusion, _ = fit_fusion(rows, _with(base, base.fusion, {}))
     by_shape = fit_shapes(rows, base, fusion)
-    routed = Params(base.version, fusion, base.confidence, 0.5, by_shape)
+    routed = Params(base.version, fusion, base.confidence, 0.5, by_shape, base.symbols)
     features, labels = _examples(rows, routed)
     coefficients = fit_logistic(features, labels)
-    fitted = Params(base.version, fusion, coefficients, 0.5, by_shape)
+    fitted = Params(base.version, fusion, coefficients, 0.5, by_shape, base.symbols)
     threshold = choose_threshold([confidence(x, fitted) for x in features], labels)
-    return Params(base.version, fusion, coefficients, threshold, by_shape)
+    return Params(base.version, fusion, coefficients, threshold, by_shape, base.symbols)
 
 
 def held_out(rows: list[dict[str, Any]], base: Params) -> dict[str, Any] | None:
@@ -231,7 +231,9 @@ def main() -> None:
                          f"{'--data ' + args.data.name + ' ' if args.data else ''}--write "
                          f"{args.write} (signals sha256 {digest}, "
                          f"{datetime.now(UTC).date().isoformat()})",
+            # Symbol weights are not fitted here (the signals hold file ranks only): kept.
             "fit": summary, "fusion": fusion, "fusion_by_shape": by_shape,
+            "symbols": fitted.symbols,
             "confidence": coefficients,
             "post_threshold": threshold,
         }, indent=2) + "\n")

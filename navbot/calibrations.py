@@ -18,6 +18,10 @@ from navbot.errors import RepositoryError
 CALIBRATION_FILE = "calibration.json"
 TARGET_PRECISION = 0.9
 MIN_POSTED = 10  # fewer posts than this make any precision a guess
+BEFORE_EACH_FIX = "before each fix"
+# How calibrations written before replays moved back in time were measured: optimistic,
+# since the code searched already held every fix.
+AT_INDEXED_COMMIT = "at the indexed commit"
 
 
 @dataclass
@@ -40,6 +44,11 @@ class Calibration:
     target_precision: float
     sources: dict[str, int] = field(default_factory=dict)
     table: list[dict[str, Any]] = field(default_factory=list)
+    method: str = BEFORE_EACH_FIX
+    # Per window: the cut commit replayed against, how many fixes it replayed, and
+    # {reason: count} of those it skipped.
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form: what `calibration.json` and `--json` hold."""
@@ -47,9 +56,8 @@ class Calibration:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibration:
-        """Read back what :meth:`to_json` wrote."""
-        return cls(**data)
-
+        """Read back what :meth:`to_json` wrote, including files older than `method`."""
+        return cls(**{"method": AT_INDEXED_COMMIT, **data})
 
 
 def calibration_file(settings: Settings, path: Path) -> Path:

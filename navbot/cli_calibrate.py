@@ -1,8 +1,9 @@
 """`navbot calibrate`: replay a repository's past fixes and store its own posting threshold.
 
 The edge around `retrieval.calibration`: it finds the repository (a local path, or an App
-repository's clone and ingested issues), opens its search, locates every past issue with
-its fix hidden, and keeps the result as `calibration.json` beside the repository's index.
+repository's clone and ingested issues), opens its search to find the past fixes, replays
+each against the code before it (`navbot.calibrate_replay`), and keeps the result as
+`calibration.json` beside the repository's index.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +32,12 @@ from navbot.errors import CalibrationError, RepositoryError
 
 if TYPE_CHECKING:
     from indexer.build import Progress
-    from retrieval.calibration import FixExample, Outcome
-    from retrieval.locate import SearchIndex
-    from retrieval.params import Params
 
 # Retrieval is imported inside the functions: registering this command must keep every
 # `navbot` invocation's start-up free of it.
 
 DEFAULT_LIMIT = 200
+DEFAULT_WINDOWS = 4
 _FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+")
 
 
@@ -79,35 +79,17 @@ def _resolve_target(settings: Settings, target: str) -> _Target:
     return _Target(clone, full_name, state.items(int(row["repo_id"])))
 
 
-def replay(search: SearchIndex, examples: list[FixExample], params: Params,
-           progress: Progress | None = None) -> list[Outcome]:
-    """Locate every example's text with its own fix hidden from the history signal."""
-    from retrieval.calibration import outcome_of
-    from retrieval.locate import LISTED_FILES, locate
-
-    original = search.history
-    outcomes = []
-    try:
-        for done, example in enumerate(examples, start=1):
-            if original is not None:
-                search.history = original.hiding(example.hide_shas, example.hide_prs)
-            found = locate(search, example.text, params, limit=LISTED_FILES)
-            outcomes.append(outcome_of(found.confidence, [f.path for f in found.files],
-                                       example.gold))
-            if progress is not None:
-                progress("calibrate", done, len(examples))
-    finally:
-        search.history = original
-    return outcomes
-
-
 def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_LIMIT,
                          target_precision: float = TARGET_PRECISION,
-                         progress: Progress | None = None, min_posted: int = MIN_POSTED
-                         ) -> Calibration:
-    """Measure navbot on `target`'s newest `limit` past fixes, choose a threshold, store it."""
+                         progress: Progress | None = None, min_posted: int = MIN_POSTED,
+                         windows: int = DEFAULT_WINDOWS) -> Calibration:
+    """Measure navbot on `target`'s newest `limit` past fixes, choose a threshold, store it.
+
+    The fixes are replayed in `windows` time windows, each against the code before them.
+    """
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
+    from navbot.calibrate_replay import replay_before_fixes
     from retrieval.calibration import (
         choose_threshold,
         describe,
@@ -120,30 +102,42 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
 
     repo = _resolve_target(settings, target)
     search, manifest = open_search(settings, repo.path, None, progress)
-    store = Indexer(settings).store_for(GitRepo(repo.path))
-    examples = fix_examples(store.load_graph(), search.corpus.files, repo.items)[:limit]
+    graph = Indexer(settings).store_for(GitRepo(repo.path)).load_graph()
+    examples = fix_examples(graph, search.corpus.files, repo.items)[:limit]
     if not examples:
         raise CalibrationError(
             f"{repo.name}: no usable past fixes to measure on (none of its commits or merged "
             f"pull requests closes an issue with a 'Fixes #N' reference while modifying 1 to "
             f"20 indexed non-test files); navbot keeps the default threshold")
     params = default_params()
-    outcomes = replay(search, examples, params, progress)
+    replayed = replay_before_fixes(settings, repo.path, examples, graph, params, windows,
+                                   progress)
+    if not replayed.examples:
+        raise CalibrationError(
+            f"{repo.name}: none of its {len(examples)} past fixes could be replayed against "
+            f"the code before it ({_skips(replayed.skipped)}); navbot keeps the default "
+            f"threshold")
     fallback = posting_threshold(settings.post_threshold)
-    table = threshold_table(outcomes, threshold_grid([fallback]))
+    table = threshold_table(replayed.outcomes, threshold_grid([fallback]))
     choice = choose_threshold(table, target_precision, min_posted, fallback=fallback)
-    sources = dict(Counter(example.source for example in examples))
+    sources = dict(Counter(example.source for example in replayed.examples))
     calibration = Calibration(
         repository=repo.name, path=str(repo.path), threshold=choice.threshold,
         precision=choice.precision, coverage=choice.coverage, posted=choice.posted,
-        examples=len(examples), fitted=choice.fitted, reason=choice.reason,
-        sentence=describe(choice, len(examples), sources, repo.name),
+        examples=len(replayed.examples), fitted=choice.fitted, reason=choice.reason,
+        sentence=describe(choice, len(replayed.examples), sources, repo.name),
         commit=str(manifest["commit"]),
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params_version=params.version, target_precision=target_precision, sources=sources,
-        table=[asdict(row) for row in table])
+        table=[asdict(row) for row in table], windows=replayed.windows,
+        skipped=dict(replayed.skipped))
     save_calibration(calibration_file(settings, repo.path), calibration)
     return calibration
+
+
+def _skips(skipped: Mapping[str, int]) -> str:
+    """Counts by reason: "fix already in the code: 3, its files did not exist yet: 1"."""
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(skipped.items()))
 
 
 def format_calibration(calibration: Calibration, stored: Path) -> str:
@@ -160,9 +154,20 @@ def format_calibration(calibration: Calibration, stored: Path) -> str:
         lines.append(f"{'*' if chosen else ' '}{row['threshold']:>8.2f}  {precision:>9}  "
                      f"{at_least:>8}  {row['coverage']:>8.0%}  {row['posted']:>5}")
     lines += ["", "at least: the precision's lower bound with 90% confidence (Wilson)",
+              _windows_line(calibration),
               f"* {'fitted' if calibration.fitted else 'default'} threshold; "
               f"stored in {stored}"]
     return "\n".join(lines)
+
+
+def _windows_line(calibration: Calibration) -> str:
+    """How the replay went: against what code, in how many windows, and what it skipped."""
+    if not calibration.windows:
+        return f"replayed {calibration.method}"
+    count = len(calibration.windows)
+    skipped = f"; skipped {_skips(calibration.skipped)}" if calibration.skipped else ""
+    return (f"replayed {calibration.method}, in {count} time window{'s' if count != 1 else ''}"
+            f"{skipped}")
 
 
 @click.command("calibrate")
@@ -172,17 +177,21 @@ def format_calibration(calibration: Calibration, stored: Path) -> str:
 @click.option("--precision", "target_precision", default=TARGET_PRECISION, show_default=True,
               type=click.FloatRange(0, 1, min_open=True),
               help="Precision the chosen threshold must reach.")
+@click.option("--windows", type=click.IntRange(min=1), default=DEFAULT_WINDOWS,
+              show_default=True,
+              help="Time windows the fixes are cut into; each is searched before its fixes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def calibrate(ctx: click.Context, target: str, limit: int, target_precision: float,
-              as_json: bool) -> None:
+              windows: int, as_json: bool) -> None:
     """Measure navbot on TARGET's past fixes (a path, or owner/repo) and store its threshold."""
     from navbot.cli import ProgressBar
 
     settings = load_settings(home=(ctx.obj or {}).get("home"))
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
-        calibration = calibrate_repository(settings, target, limit, target_precision, progress)
+        calibration = calibrate_repository(settings, target, limit, target_precision, progress,
+                                           windows=windows)
     finally:
         progress.close()
     stored = calibration_file(settings, Path(calibration.path))

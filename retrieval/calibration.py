@@ -2,23 +2,29 @@
 
 Every issue a past change closed is an example whose right answer is known: the files the
 fix modified. Replaying them says how precise navbot would be on this repository at each
-confidence threshold, and so which threshold keeps its comments right often enough. The
-I/O (opening the index, locating, storing the result) is in `navbot.cli_calibrate`.
+confidence threshold, and so which threshold keeps its comments right often enough.
+
+Each fix is replayed against the code before it, not the indexed code that already holds
+it (its docstring or message would make it find itself): the fixes, oldest first, are cut
+into windows, and each window is searched at the first parent of its oldest fix commit. The
+I/O (git, indexing at those commits, locating, storing the result) is in
+`navbot.calibrate_replay` and `navbot.cli_calibrate`.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from indexer.github_history import GITHUB_KEY
 from indexer.graph import GraphData
 from indexer.refs import CLOSING_KEYWORDS
-from navbot.calibrations import MIN_POSTED, TARGET_PRECISION
+from navbot.calibrations import BEFORE_EACH_FIX, MIN_POSTED, TARGET_PRECISION
 from retrieval.history_signal import MAX_FILES_PER_CHANGE
 from retrieval.locate import LISTED_FILES, is_test_path
 
@@ -38,6 +44,12 @@ _CLOSING_PHRASE = re.compile(
 _REFERENCE = re.compile(rf"\(\s*{_REF}\s*\)|(?<![\w&/]){_REF}\b", re.IGNORECASE)
 _MERGE_LINE = re.compile(r"^Merge pull request #\d+ from \S+[ \t]*$", re.MULTILINE)
 _TRAILER = re.compile(r"^[A-Za-z-]+-by:.*$", re.MULTILINE)  # Signed-off-by, Co-authored-by
+
+# Why a past fix was not replayed against the code before it.
+NO_FIX_COMMIT = "no known fix commit"
+NO_EARLIER_CODE = "no code before the fix"
+ALREADY_FIXED = "fix already in the code"
+NO_FILES_YET = "its files did not exist yet"
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,80 @@ def _stand_in(nodes: Mapping[str, Mapping[str, Any]], fix: _Fix) -> tuple[str, s
     return "", COMMIT_TEXT
 
 
+@dataclass(frozen=True)
+class Window:
+    """Past fixes replayed together against `cut`: the code before the oldest of them.
+
+    `cut` is None when that fix has no parent (it is the first commit): no code came before.
+    """
+
+    cut: str | None
+    examples: tuple[FixExample, ...]
+
+
+def time_windows(examples: Sequence[FixExample], count: int) -> list[tuple[FixExample, ...]]:
+    """`examples` (oldest first) cut into `count` consecutive windows of near-equal size.
+
+    With fewer examples than `count`, each is a window of its own; no window is empty.
+    """
+    if not examples:
+        return []
+    count = min(max(count, 1), len(examples))
+    bounds = [len(examples) * i // count for i in range(count + 1)]
+    return [tuple(examples[start:end]) for start, end in itertools.pairwise(bounds)]
+
+
+def window_cut(examples: Sequence[FixExample], commit_times: Mapping[str, int],
+               parent_of: Callable[[str], str | None]) -> Window:
+    """The window of `examples` cut at the first parent of its oldest known fix commit.
+
+    The oldest of all its fix commits, follow-ups included, so that no fix of the window
+    is in the code it is searched in (unless a commit date lies, which `at_cut` catches).
+    An issue fixed long ago and again lately pulls the cut back: pessimistic, not optimistic.
+    """
+    shas = [sha for example in examples for sha in example.hide_shas if sha in commit_times]
+    # min keeps the first listed of equal times, so the choice does not depend on set order.
+    oldest = min(shas, key=lambda sha: commit_times[sha], default=None)
+    return Window(parent_of(oldest) if oldest is not None else None, tuple(examples))
+
+
+def plan_windows(examples: Iterable[FixExample], count: int, commit_times: Mapping[str, int],
+                 parent_of: Callable[[str], str | None]) -> tuple[list[Window], int]:
+    """The `count` windows to replay `examples` in, oldest first, and how many were left out.
+
+    An example none of whose fix commits is in `commit_times` cannot be placed in time.
+    """
+    given = list(examples)
+    placed = sorted((e for e in given if any(sha in commit_times for sha in e.hide_shas)),
+                    key=lambda e: (e.when, int(e.issue[1:])))
+    return ([window_cut(w, commit_times, parent_of) for w in time_windows(placed, count)],
+            len(given) - len(placed))
+
+
+def at_cut(window: Window, fixed_at_cut: Callable[[str], bool], present: Collection[str]
+           ) -> tuple[list[FixExample], dict[str, int]]:
+    """The window's examples to replay at its cut, gold kept to files there; why not others.
+
+    An example is skipped when the cut already holds one of its fix commits (`fixed_at_cut`
+    says whether a sha is an ancestor of the cut), or when none of its gold files is in the
+    code searched there (`present`): they did not exist yet.
+    """
+    files = set(present)
+    kept: list[FixExample] = []
+    skipped: Counter[str] = Counter()
+    for example in window.examples:
+        gold = tuple(path for path in example.gold if path in files)
+        if window.cut is None:
+            skipped[NO_EARLIER_CODE] += 1
+        elif any(fixed_at_cut(sha) for sha in example.hide_shas):
+            skipped[ALREADY_FIXED] += 1
+        elif not gold:
+            skipped[NO_FILES_YET] += 1
+        else:
+            kept.append(replace(example, gold=gold))
+    return kept, dict(skipped)
+
+
 def outcome_of(confidence: float, ranked: Sequence[str], gold: Collection[str]) -> Outcome:
     """The outcome of one example from navbot's ranked files; no files is a miss never posted."""
     if not ranked:
@@ -277,16 +363,19 @@ def choose_threshold(table: Sequence[ThresholdRow], target_precision: float = TA
 
 
 def describe(choice: Choice, n: int, sources: Mapping[str, int],
-             repository: str = "this repository") -> str:
+             repository: str = "this repository", method: str = BEFORE_EACH_FIX) -> str:
     """One honest sentence: how often navbot is right on `repository`, how often it posts.
 
-    `sources` counts the examples by where their text came from; stand-ins are optimistic
-    (a commit message is written by someone who already knows the fix), so they are named.
+    It says what was measured: `n` past fixes, each searched against the code before it
+    (the `method` of replays since calibrations stopped using the indexed code, which holds
+    every fix), and by `sources` where their texts came from; stand-ins are optimistic (a
+    commit message is written by someone who already knows the fix), so they are named.
     """
     if n == 0:
         return (f"navbot found no usable past fixes in {repository}, so it keeps the default "
                 f"threshold {choice.threshold:.2f}.")
-    measured = f"measured on {n} past fix{'es' if n != 1 else ''}{_stand_ins(n, sources)}"
+    measured = (f"measured on {n} past fix{'es' if n != 1 else ''}{_against(n, method)}"
+                f"{_stand_ins(n, sources)}")
     if choice.fitted and choice.precision is not None:
         return (f"When navbot posts files on {repository} it is right {choice.precision:.0%} "
                 f"of the time; it would post on {choice.coverage:.0%} of issues "
@@ -298,6 +387,12 @@ def describe(choice: Choice, n: int, sources: Mapping[str, int],
                   f"on {choice.coverage:.0%} of issues")
     return (f"navbot could not fit a threshold for {repository}: {choice.reason}. It keeps the "
             f"default threshold {choice.threshold:.2f}, {result} ({measured}).")
+
+
+def _against(n: int, method: str) -> str:
+    if method == BEFORE_EACH_FIX:
+        return ", each against the code before it" if n > 1 else ", against the code before it"
+    return f" {method}"
 
 
 def _stand_ins(n: int, sources: Mapping[str, int]) -> str:

@@ -1,9 +1,11 @@
 """Localization: from an issue's text to ranked files and symbols, with evidence and confidence.
 
-Three signals are fused by weighted reciprocal rank: BM25 over whole files, BM25 over
-symbols (a file counts by its best symbol), and what the issue names outright (paths,
-traceback frames, dotted names and identifiers that resolve to definitions). Every result
-keeps the evidence that put it there. Pure: it works on a built `SearchIndex`, no I/O.
+The signals are fused by weighted reciprocal rank, with the weights of the issue's shape:
+BM25 over whole files, BM25 over symbols (a file counts by its best symbol), what the issue
+names outright (paths, traceback frames, dotted names and identifiers that resolve to
+definitions), embedded synthetic questions, similar past changes and graph neighbours.
+Every result keeps the evidence that put it there. Pure: it works on a built `SearchIndex`
+(whose dense signal asks its vector store), no other I/O.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.graph import GraphData
 from indexer.resolve import python_module_names
@@ -22,6 +24,9 @@ from retrieval.history_signal import HistorySignal, RelatedChange
 from retrieval.lexical import LexicalIndex, top_indices
 from retrieval.params import Params, default_params
 from retrieval.query import IssueQueries, parse_issue
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LISTED_FILES = 3  # files a comment lists; confidence is about these
 CANDIDATES = 100
@@ -278,7 +283,8 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     dense_symbols = [index.symbol_position[key] for key in
                      sorted(dense.symbols, key=lambda key: -dense.symbols[key])
                      if key in index.symbol_position]
-    symbols = _rank_symbols(index, top_symbols, dense_symbols, mentions, ranked, params, limit)
+    symbols = _rank_symbols(index, symbol_scores, top_symbols, dense_symbols, mentions, ranked,
+                            params, limit)
     features = confidence_features(ranked, fused, signals, mentions.specific_names)
     related = index.history.related(tokens) if index.history is not None else []
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
@@ -299,10 +305,15 @@ def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
     return evidence
 
 
-def _rank_symbols(index: SearchIndex, top_symbols: list[int], dense_symbols: list[int],
-                  mentions: _Mentions, ranked_files: list[str], params: Params, limit: int
-                  ) -> list[RankedSymbol]:
-    """Symbols by their BM25 and dense ranks, what the issue names, and their file's rank."""
+def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: list[int],
+                  dense_symbols: list[int], mentions: _Mentions, ranked_files: list[str],
+                  params: Params, limit: int) -> list[RankedSymbol]:
+    """Symbols by their BM25 and dense ranks, what the issue names, and their file's rank.
+
+    The symbols of the listed files also count by their BM25 rank within their file: the
+    right function of the right file is often outscored across the whole repository by
+    functions of files that are not the answer.
+    """
     k = params.fusion["rrf_k"]
     file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
     score: dict[int, float] = defaultdict(float)
@@ -312,6 +323,12 @@ def _rank_symbols(index: SearchIndex, top_symbols: list[int], dense_symbols: lis
         score[i] += params.fusion.get("dense", 0.0) / (k + rank)
     for i, weight in mentions.symbols.items():
         score[i] += params.fusion["mention"] * weight / (k + 1)
+    in_file = params.symbols.get("in_file", 0.0)
+    for path in ranked_files[:LISTED_FILES] if in_file else []:
+        own = sorted((i for i in index.by_file.get(path, []) if symbol_scores[i] > 0),
+                     key=lambda i: (-symbol_scores[i], i))
+        for rank, i in enumerate(own, start=1):
+            score[i] += in_file / (k + rank)
     for i in list(score):
         score[i] += 1.0 / (k + file_rank.get(index.corpus.symbols[i].path, CANDIDATES))
     symbols = []

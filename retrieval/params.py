@@ -29,6 +29,8 @@ class Params:
     confidence: dict[str, float]
     post_threshold: float
     fusion_by_shape: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Symbol ranking: `in_file` weighs a symbol's BM25 rank among the symbols of a listed file.
+    symbols: dict[str, float] = field(default_factory=dict)
 
     def fusion_for(self, shape: str | None) -> dict[str, float]:
         """The fusion weights for issues of `shape` (None: the shared weights)."""
@@ -45,7 +47,8 @@ def load_params(path: Path | None = None) -> Params:
                       confidence=dict(data["confidence"]),
                       post_threshold=float(data["post_threshold"]),
                       fusion_by_shape={shape: dict(weights) for shape, weights
-                                       in data.get("fusion_by_shape", {}).items()})
+                                       in data.get("fusion_by_shape", {}).items()},
+                      symbols=dict(data.get("symbols", {})))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read retrieval parameters from "
                           f"{path or 'the packaged params.json'}: {exc}") from None

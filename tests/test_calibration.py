@@ -1,5 +1,6 @@
-"""`navbot calibrate`: past fixes as examples, hiding a fix from itself, the threshold table
-and choice, and the command end to end on a real repository with fixes in its history."""
+"""`navbot calibrate`: past fixes as examples, hiding a fix from itself, replaying each
+against the code before it (time windows, cuts, skips, a scratch index), the threshold table
+and choice, and the command end to end on real repositories with fixes in their history."""
 
 from __future__ import annotations
 
@@ -12,25 +13,44 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from indexer.build import Indexer
+from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
-from navbot.calibrations import calibration_file, load_calibration
+from navbot.calibrate_replay import SCRATCH_DIR, replay, replay_before_fixes, scratch_settings
+from navbot.calibrations import (
+    AT_INDEXED_COMMIT,
+    BEFORE_EACH_FIX,
+    calibration_file,
+    load_calibration,
+)
 from navbot.cli import main
-from navbot.cli_calibrate import calibrate_repository
+from navbot.cli_calibrate import calibrate_repository, format_calibration
 from navbot.config import Settings, load_settings
 from navbot.state import StateStore
 from retrieval.calibration import (
+    ALREADY_FIXED,
+    NO_EARLIER_CODE,
+    NO_FILES_YET,
+    NO_FIX_COMMIT,
     Choice,
+    FixExample,
     Outcome,
+    Window,
+    at_cut,
     choose_threshold,
     describe,
     fix_examples,
+    plan_windows,
     strip_references,
     threshold_grid,
     threshold_table,
+    time_windows,
     wilson_lower_bound,
 )
+from retrieval.corpus import DOCUMENTS_FILE, DocumentCache
 from retrieval.history_signal import HistorySignal
 from retrieval.params import default_params
+from retrieval.searcher import apply_github_history, open_search, search_dir
 from retrieval.text import tokenize
 from tests.evalfixture import build_eval_repo
 from tests.gitfixture import GitFixture
@@ -240,18 +260,91 @@ def test_sentences_say_what_was_measured() -> None:
     fitted = Choice(0.62, 0.91, 0.48, 58, True, "")
     assert describe(fitted, 120, {"issue": 90, "commit message": 30}, "owner/repo") == (
         "When navbot posts files on owner/repo it is right 91% of the time; it would post on "
-        "48% of issues (threshold 0.62, measured on 120 past fixes, 30 of them from commit "
-        "messages).")
+        "48% of issues (threshold 0.62, measured on 120 past fixes, each against the code "
+        "before it, 30 of them from commit messages).")
     assert describe(fitted, 120, {"issue": 120}, "owner/repo").endswith(
-        "(threshold 0.62, measured on 120 past fixes).")
+        "(threshold 0.62, measured on 120 past fixes, each against the code before it).")
+    assert describe(fitted, 1, {"issue": 1}).endswith(
+        "(threshold 0.62, measured on 1 past fix, against the code before it).")
+    assert describe(fitted, 120, {"issue": 120}, method=AT_INDEXED_COMMIT).endswith(
+        "(threshold 0.62, measured on 120 past fixes at the indexed commit).")
     fallback = Choice(0.55, 0.7, 0.4, 8, False, "too few posts")
     assert describe(fallback, 20, {"commit message": 20}, "acme/shop") == (
         "navbot could not fit a threshold for acme/shop: too few posts. It keeps the default "
         "threshold 0.55, at which it was right 70% of the time and would post on 40% of "
-        "issues (measured on 20 past fixes, all of them from commit messages).")
+        "issues (measured on 20 past fixes, each against the code before it, all of them "
+        "from commit messages).")
     silent = Choice(0.55, None, 0.0, 0, False, "nothing posted")
     assert "would not have posted on any of them" in describe(silent, 3, {"pull request": 3})
     assert "no usable past fixes" in describe(silent, 0, {})
+
+
+# Windows, cuts and skips ---------------------------------------------------------------------
+def example(number: int, when: int, shas: Sequence[str],
+            gold: Sequence[str] = ("shop/cart.py",)) -> FixExample:
+    return FixExample(f"#{number}", f"issue {number}", "issue", tuple(gold), tuple(shas), (),
+                      when)
+
+
+def test_fixes_are_cut_into_time_windows_oldest_first() -> None:
+    examples = [example(n, 100 * n, [f"s{n}"]) for n in range(1, 11)]
+    assert [[e.issue for e in w] for w in time_windows(examples, 4)] == [
+        ["#1", "#2"], ["#3", "#4", "#5"], ["#6", "#7"], ["#8", "#9", "#10"]]
+    assert time_windows(examples, 1) == [tuple(examples)]
+    assert [len(w) for w in time_windows(examples[:2], 4)] == [1, 1]  # never an empty one
+    assert time_windows([], 3) == []
+
+
+def test_each_window_is_cut_before_its_oldest_fix_commit() -> None:
+    times = {"f0": 5, "f1": 10, "f2": 20, "f3": 30, "f4": 40, "f6": 60}
+    parents = {"f1": "f0", "f2": "f1", "f3": "f2", "f4": "f3", "f6": "f4"}  # f0: the root
+    # Newest first, as fix_examples gives them. #3 was fixed by f1, then again by f4; git
+    # knows no commit of #5 (a pull request merged elsewhere), so it cannot be placed.
+    examples = [example(6, 60, ["f6"]), example(5, 50, ["m5"]), example(3, 40, ["f1", "f4"]),
+                example(9, 30, ["f3"]), example(2, 20, ["f2"])]
+
+    windows, unplaced = plan_windows(examples, 2, times, parents.get)
+
+    assert unplaced == 1
+    assert [(w.cut, [e.issue for e in w.examples]) for w in windows] == [
+        ("f1", ["#2", "#9"]),  # before f2, the window's oldest fix
+        ("f0", ["#3", "#6"]),  # before f1: #3's first fix, not the f4 that dates it
+    ]
+    [first] = plan_windows([example(1, 5, ["f0"])], 4, times, parents.get)[0]
+    assert first.cut is None  # the first commit has no code before it
+
+
+def test_a_fix_already_in_the_code_or_without_its_files_yet_is_skipped() -> None:
+    window = Window("c5", (
+        example(1, 10, ["c1"]),  # a commit date that lies: c1 is already in c5
+        example(2, 60, ["c6"], ["shop/cart.py", "shop/gifts.py"]),
+        example(3, 70, ["c7"], ["shop/gifts.py"]),  # the fix created gifts.py
+        example(4, 80, ["c8", "c2"]),  # a follow-up of a fix already in the code
+        example(5, 90, ["c9"])))
+    in_c5 = {"c1", "c2", "c3", "c4", "c5"}.__contains__
+
+    kept, skipped = at_cut(window, in_c5, ["shop/cart.py", "shop/pricing.py"])
+
+    assert [e.issue for e in kept] == ["#2", "#5"]
+    assert kept[0].gold == ("shop/cart.py",)  # only what the search can find at the cut
+    assert kept[1] == window.examples[4]
+    assert skipped == {ALREADY_FIXED: 2, NO_FILES_YET: 1}
+    assert at_cut(Window(None, window.examples), in_c5, ["shop/cart.py"]) == (
+        [], {NO_EARLIER_CODE: 5})
+
+
+def test_the_scratch_home_lives_in_the_repository_index_folder(tmp_path: Path) -> None:
+    live = load_settings(home=tmp_path / "home", chroma_url="http://127.0.0.1:9",
+                         database_url=f"sqlite:///{tmp_path / 'state.db'}")
+    root = live.repo_dir("shop-1234")
+    scratch = scratch_settings(live, root)
+    assert scratch.home == root / SCRATCH_DIR
+    assert scratch.repo_dir("shop-1234").is_relative_to(root)
+    # Its state and questions stay under it too, whatever the live ones use.
+    assert scratch.chroma_url is None and scratch.database_url is None
+    assert Path(scratch.state_url().removeprefix("sqlite:///")).is_relative_to(root)
+    assert scratch.llm_cache_path() == live.llm_cache_path()  # recorded calls are shared
+    assert live.home == tmp_path / "home" and live.chroma_url == "http://127.0.0.1:9"
 
 
 # The command end to end ----------------------------------------------------------------------
@@ -271,6 +364,12 @@ FIXES = [  # (message, file): each issue named the way a maintainer's fix commit
     ("Reserving an unknown sku in stock fails. Fixes #11", "shop/inventory.py"),
     ("The receipt mailer sends to the wrong customer. Fixes #12", "shop/emails.py"),
 ]
+
+
+def git_log(path: Path) -> list[str]:
+    """The shas of `path`'s HEAD history, oldest first."""
+    return subprocess.run(["git", "-C", str(path), "rev-list", "--reverse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.split()
 
 
 def build_fixed_repo(path: Path) -> Path:
@@ -306,7 +405,16 @@ def test_calibrate_a_local_repository(runner: CliRunner, fast: Settings, tmp_pat
     assert saved["params_version"] == default_params().version
     assert result.output.startswith(saved["sentence"] + "\n")
     assert f"stored in {stored}" in result.output
-    assert "measured on 12 past fixes, all of them from commit messages" in saved["sentence"]
+    assert ("measured on 12 past fixes, each against the code before it, all of them from "
+            "commit messages") in saved["sentence"]
+    # Four windows of three fixes, each searched before the first of them.
+    history = git_log(shop)
+    fixes, before_fixes = history[-14:-2], history[-15]
+    assert saved["method"] == "before each fix" and saved["skipped"] == {}
+    assert saved["windows"] == [
+        {"cut": cut, "replayed": 3, "skipped": {}}
+        for cut in (before_fixes, fixes[2], fixes[5], fixes[8])]
+    assert "replayed before each fix, in 4 time windows\n" in result.output
     rows = {row["threshold"]: row for row in saved["table"]}
     always = rows[0.05]
     assert always["coverage"] == 1.0 and always["precision"] >= 0.75  # the texts name the code
@@ -346,9 +454,12 @@ def test_calibrate_an_app_repository_uses_its_issues(runner: CliRunner, fast: Se
     state.save_items(7, [{"number": 2, "kind": "issue", "title": "Prices lose a cent",
                           "body": "round_price(2.675) gives 2.67", "updated_at": "2024-01-01"}])
 
-    result = runner.invoke(main, ["calibrate", "Acme/Shop", "--json", "--limit", "20"])
+    result = runner.invoke(main, ["calibrate", "Acme/Shop", "--json", "--limit", "20",
+                                  "--windows", "1"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
+    assert report["method"] == BEFORE_EACH_FIX
+    assert report["windows"] == [{"cut": git_log(shop)[-15], "replayed": 12, "skipped": {}}]
     assert report["repository"] == "acme/shop" and report["path"] == str(clone)
     assert report["sources"] == {"issue": 1, "commit message": 11}
     assert report["stored"] == str(calibration_file(fast, clone))
@@ -362,11 +473,16 @@ def test_bad_targets_are_clean_errors(runner: CliRunner, fast: Settings, tmp_pat
     plain.mkdir()
     unfixed = tmp_path / "unfixed"
     build_eval_repo(unfixed)
+    first = tmp_path / "first"  # its only fix is its first commit: no code came before it
+    GitFixture(first).commit("Add the cart; fixes #1", {"shop/cart.py": "def total():\n"
+                                                                         "    return 0\n"})
     cases = {
         str(plain): "not a git repository",
         "nobody/nothing": "not a repository the App is installed on",
         "no such thing": "not an owner/repo name",
         str(unfixed): "no usable past fixes",
+        str(first): "none of its 1 past fixes could be replayed against the code before it "
+                    "(no code before the fix: 1)",
     }
     for target, message in cases.items():
         result = runner.invoke(main, ["calibrate", target])
@@ -376,3 +492,166 @@ def test_bad_targets_are_clean_errors(runner: CliRunner, fast: Settings, tmp_pat
         assert result.exception is None or isinstance(result.exception, SystemExit)
     assert load_calibration(fast, unfixed) is None
     assert load_calibration(fast, tmp_path / "missing") is None
+
+
+def test_fixes_already_in_the_code_or_without_their_files_are_skipped(fast: Settings,
+                                                                     tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    build_eval_repo(shop)
+    repo = GitFixture(shop)
+    repo._tick = 100
+    pricing, cart, inventory = ((shop / "shop" / name).read_text()
+                                for name in ("pricing.py", "cart.py", "inventory.py"))
+    rounding = repo.commit("round_price rounds down instead of to the nearest cent. Fixes #1",
+                           {"shop/pricing.py": pricing + "\n# half up\n"})
+    repo.commit("Cart.total ignores discounts. Fixes #2",
+                           {"shop/cart.py": cart + "\n# discounted\n"})
+    gifts = repo.commit("A gift card cannot be redeemed. Fixes #3", {
+        "shop/gifts.py": '"""Gift cards."""\n\n\ndef redeem(card):\n    return card\n'})
+    repo._tick = 50  # a commit date that lies: older than #1's fix though it came after
+    repo.commit("Stock.reserve lets stock levels go negative. Fixes #4",
+                {"shop/inventory.py": inventory + "\n# never negative\n"})
+    events: list[tuple[str, int, int]] = []
+
+    calibration = calibrate_repository(fast, str(shop), min_posted=1, windows=2,
+                                       progress=lambda *event: events.append(event))
+
+    # Oldest first: #4 (its date lies), #1 | #2, #3.
+    assert calibration.windows == [
+        {"cut": gifts, "replayed": 1, "skipped": {ALREADY_FIXED: 1}},  # #1's fix is in gifts
+        {"cut": rounding, "replayed": 1, "skipped": {NO_FILES_YET: 1}},  # no gifts.py yet
+    ]
+    assert calibration.skipped == {ALREADY_FIXED: 1, NO_FILES_YET: 1}
+    assert calibration.examples == 2 and calibration.sources == {"commit message": 2}
+    assert "measured on 2 past fixes, each against the code before it" in calibration.sentence
+    stored = calibration_file(fast, shop)
+    assert ("replayed before each fix, in 2 time windows; skipped fix already in the code: 1, "
+            "its files did not exist yet: 1") in format_calibration(calibration, stored)
+    replays = [done for stage, done, _ in events if stage == "calibrate"]
+    assert replays == sorted(replays) and events[-1] == ("calibrate", 4, 4)
+    # The live index, then each window's cut, was indexed with progress.
+    assert [stage for stage, _, _ in events].count("history") == 3
+
+
+COUPON_FIX = "Coupon applied before tax is wrong\n\nFixes #1"
+PRICE = '''"""Final prices at checkout."""
+
+
+def final_price(amount, discount_rate, vat_rate):
+    """The amount to charge."""
+    return (amount - amount * discount_rate) * (1 + vat_rate)
+'''
+CHECKOUT = {  # each decoy shares one word of the issue; pricing.py none, until its fix
+    "checkout/__init__.py": "",
+    "checkout/pricing.py": PRICE,
+    "checkout/coupons.py": '"""Codes customers type in."""\n\n\ndef parse_coupon(code):\n'
+                           '    """The code, cleaned."""\n    return code.strip().upper()\n',
+    "checkout/taxes.py": '"""Rates by region."""\n\nRATES = {"eu": 0.2}\n\n\n'
+                         'def tax_rate(region):\n    """The rate of `region`."""\n'
+                         '    return RATES[region]\n',
+    "checkout/errors.py": '"""Errors."""\n\n\nclass WrongCode(Exception):\n'
+                          '    """A code that is wrong."""\n',
+    "checkout/hooks.py": '"""Hooks run before a payment."""\n\n\ndef check_order(order):\n'
+                         '    return bool(order)\n',
+    "checkout/shipping.py": "def shipping_cost(weight):\n    return 5 + weight * 2\n",
+}
+
+
+def searched_tokens(settings: Settings, path: Path, name: str) -> set[str]:
+    """The tokens the saved search of `settings`' index of `path` holds for file `name`."""
+    git = GitRepo(path)
+    store = Indexer(settings).store_for(git)
+    documents = DocumentCache(search_dir(settings, store.root.name) / DOCUMENTS_FILE)
+    corpus = documents.build(git, store.load_state().facts)
+    return set(corpus.file_tokens[corpus.files.index(name)])
+
+
+def test_a_fix_cannot_find_itself_in_the_code_it_wrote(fast: Settings, tmp_path: Path) -> None:
+    """The point of replaying before each fix: the indexed code holds what the fix wrote."""
+    checkout = tmp_path / "checkout"
+    repo = GitFixture(checkout)
+    base = repo.commit("Initial checkout", CHECKOUT)
+    repo.commit(COUPON_FIX, {"checkout/pricing.py": PRICE.replace(
+        "The amount to charge.",
+        "The amount to charge: the coupon is applied before tax, as a coupon must be.")})
+    live, _ = open_search(fast, checkout)
+    graph = Indexer(fast).store_for(GitRepo(checkout)).load_graph()
+    [coupon] = fix_examples(graph, live.corpus.files)
+    params = default_params()
+
+    at_indexed_commit = replay(live, [coupon], params)
+    before_fix = replay_before_fixes(fast, checkout, [coupon], graph, params, windows=4)
+
+    assert [o.hit for o in at_indexed_commit] == [True]  # the old way: it finds its own words
+    assert [o.hit for o in before_fix.outcomes] == [False]
+    assert before_fix.windows == [{"cut": base, "replayed": 1, "skipped": {}}]
+    # What the search held of pricing.py: the fix's words at the indexed commit, none before.
+    scratch = scratch_settings(fast, Indexer(fast).store_for(GitRepo(checkout)).root)
+    words = set(tokenize(coupon.text))
+    assert {"coupon", "tax"} <= words & searched_tokens(fast, checkout, "checkout/pricing.py")
+    assert not words & searched_tokens(scratch, checkout, "checkout/pricing.py")
+
+
+def test_calibration_leaves_the_live_index_alone(fast: Settings, tmp_path: Path) -> None:
+    shop = build_fixed_repo(tmp_path / "shop")
+    open_search(fast, shop)
+    # GitHub says PR #30 was merged and closed #40; git knows no commit of it.
+    apply_github_history(fast, shop, [{"number": 30, "kind": "pr", "title": "Cart coupons",
+                                       "body": "", "merged": True, "files": ["shop/cart.py"],
+                                       "closes": [40]},
+                                      {"number": 40, "kind": "issue", "title": "No coupons",
+                                       "body": "The cart ignores coupons."}])
+    store = Indexer(fast).store_for(GitRepo(shop))
+    searched = search_dir(fast, store.root.name)
+
+    def live_files() -> dict[str, int]:
+        return {str(p.relative_to(store.root)): p.stat().st_mtime_ns
+                for p in store.root.rglob("*")
+                if p.relative_to(store.root).parts[0] not in {SCRATCH_DIR, "calibration.json"}}
+
+    before, manifest, search_mtime = live_files(), store.manifest(), searched.stat().st_mtime_ns
+
+    calibration = calibrate_repository(fast, str(shop), windows=2)
+
+    assert live_files() == before and store.manifest() == manifest
+    assert searched.stat().st_mtime_ns == search_mtime
+    assert calibration.commit == manifest["commit"]
+    assert calibration.skipped == {NO_FIX_COMMIT: 1} and calibration.examples == 12
+    scratch = Indexer(scratch_settings(fast, store.root)).store_for(GitRepo(shop))
+    assert scratch.root.is_relative_to(store.root / SCRATCH_DIR)
+    assert scratch.manifest()["commit"] == calibration.windows[-1]["cut"]
+    # No overlay in the scratch: a PR merged after the cut would leak the future.
+    assert "pr:30" in dict(store.load_graph().nodes)
+    assert not (scratch.root / "github.json").exists()
+    assert "pr:30" not in dict(scratch.load_graph().nodes)
+
+
+def test_an_old_calibration_still_loads_and_shows_in_status(runner: CliRunner, fast: Settings,
+                                                            tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    build_eval_repo(shop)
+    clone = fast.clone_dir("acme/shop")
+    clone.parent.mkdir(parents=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(shop), str(clone)], check=True)
+    StateStore(fast.state_url()).save_repository(7, 1, "acme/shop")
+    old = {  # what `navbot calibrate` wrote before it replayed before each fix
+        "repository": "acme/shop", "path": str(clone), "threshold": 0.45, "precision": 0.92,
+        "coverage": 0.5, "posted": 60, "examples": 120, "fitted": True, "reason": "",
+        "sentence": "When navbot posts files on acme/shop it is right 92% of the time; it "
+                    "would post on 50% of issues (threshold 0.45, measured on 120 past fixes).",
+        "commit": git_log(shop)[-1], "computed_at": "2024-05-01T10:00:00+00:00",
+        "params_version": 3, "target_precision": 0.9, "sources": {"issue": 120},
+        "table": [{"threshold": 0.45, "precision": 0.92, "coverage": 0.5, "posted": 60,
+                   "lower_bound": 0.9}]}
+    stored = calibration_file(fast, clone)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(old))
+
+    loaded = load_calibration(fast, clone)
+
+    assert loaded is not None and loaded.sentence == old["sentence"]
+    assert (loaded.method, loaded.windows, loaded.skipped) == (AT_INDEXED_COMMIT, [], {})
+    assert "replayed at the indexed commit" in format_calibration(loaded, stored)
+    result = runner.invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    assert f"    {old['sentence']}" in result.output

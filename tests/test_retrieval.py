@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from navbot.cli import main
 from navbot.config import Settings
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex, is_test_path, locate
+from retrieval.params import Params, default_params
 from retrieval.query import Frame, parse_issue
 from retrieval.text import split_identifier, tokenize
 from tests.evalfixture import ISSUES, build_eval_repo
@@ -72,6 +74,26 @@ def test_behaviour_words_find_the_symbol(shop_search: SearchIndex) -> None:
     assert found.files[0].path == "shop/inventory.py"
     assert any(s.qualname == "Stock.reserve" for s in found.symbols[:3])
     assert any(why.startswith("shares terms with the issue") for why in found.files[0].evidence)
+
+
+def test_symbols_of_listed_files_rank_by_their_place_in_the_file(shop_search: SearchIndex
+                                                                   ) -> None:
+    fitted = default_params()
+    assert fitted.symbols["in_file"] > 0
+    without = dataclasses.replace(fitted, symbols={})
+
+    def order(params: Params) -> list[str]:
+        found = locate(shop_search, ISSUES["cart"], params)
+        assert [f.path for f in found.files[:2]] == ["shop/cart.py", "shop/pricing.py"]
+        return [f"{s.path}::{s.qualname}" for s in found.symbols]
+
+    ranked, before = order(fitted), order(without)
+    # A test function (its file is not listed) no longer outranks the top file's own methods.
+    assert before.index("tests/test_cart.py::test_total") < \
+        before.index("shop/cart.py::Cart.add_item")
+    assert ranked.index("shop/cart.py::Cart.add_item") < \
+        ranked.index("tests/test_cart.py::test_total")
+    assert ranked[:2] == before[:2] == ["shop/cart.py::Cart.total", "shop/cart.py::Cart"]
 
 
 def test_nothing_matches_means_no_answer(shop_search: SearchIndex) -> None:
