@@ -219,12 +219,7 @@ def _subclasses(tables: _Tables, found: _Targets) -> list[_Candidate]:
             sub_attrs = tables.symbol(sub)
             if sub_attrs is None or found.covers(sub, sub_attrs["path"]):
                 continue
-            candidates.append(_Candidate(
-                path=sub_attrs["path"], kind=_kind_for(sub_attrs["path"], "subclass"),
-                symbol=sub_attrs["qualname"], lines=_span(sub_attrs), strength=1,
-                cited=[f"`{attrs['qualname']}` "
-                       f"({_site(sub_attrs['path'], sub_attrs.get('start_line'))})"],
-                verb="subclasses"))
+            candidates.append(_inheritor(sub_attrs, f"`{attrs['qualname']}`", "subclasses"))
         owner = tables.owner.get(target)
         if owner is None or owner in found.symbols:
             continue  # a whole class is the target: its subclasses are listed already
@@ -236,13 +231,18 @@ def _subclasses(tables: _Tables, found: _Targets) -> list[_Candidate]:
             over_attrs = tables.symbol(override)
             if over_attrs is None or found.covers(override, over_attrs["path"]):
                 continue
-            candidates.append(_Candidate(
-                path=over_attrs["path"], kind=_kind_for(over_attrs["path"], "subclass"),
-                symbol=over_attrs["qualname"], lines=_span(over_attrs), strength=1,
-                cited=[f"`{attrs['qualname']}` in subclass `{sub_attrs['qualname']}` "
-                       f"({_site(over_attrs['path'], over_attrs.get('start_line'))})"],
-                verb="overrides"))
+            candidates.append(_inheritor(
+                over_attrs, f"`{attrs['qualname']}` in subclass `{sub_attrs['qualname']}`",
+                "overrides"))
     return candidates
+
+
+def _inheritor(attrs: Mapping[str, Any], label: str, verb: str) -> _Candidate:
+    """A subclass or an override (`attrs`) citing what it inherits from (`label`)."""
+    path = attrs["path"]
+    return _Candidate(path=path, kind=_kind_for(path, "subclass"), symbol=attrs["qualname"],
+                      lines=_span(attrs), strength=1,
+                      cited=[f"{label} ({_site(path, attrs.get('start_line'))})"], verb=verb)
 
 
 def _doc_names(found: _Targets) -> list[str]:

@@ -7,6 +7,7 @@ back from incremental to a full index; one has only a patch, so gold is derived 
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,12 @@ def write_jsonl(path: Path, rows: list[dict[str, Any] | str]) -> Path:
     """Write rows (objects, or raw lines for malformed input) as JSONL."""
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
     return path
+
+
+def cart_diff() -> str:
+    """A small, valid change to shop/cart.py as the eval fixture writes it."""
+    before = CART.splitlines(keepends=True)
+    after = [line.replace("return sum(", "return self.discounted(sum(") if "return sum(" in line
+             else line for line in before]
+    after = [line.rstrip("\n") + ")\n" if "self.discounted(" in line else line for line in after]
+    return "".join(difflib.unified_diff(before, after, "a/shop/cart.py", "b/shop/cart.py"))

@@ -29,6 +29,7 @@ from bot.comment import (
     has_marker,
 )
 from bot.sanitize import MENTION_BREAK, TRUNCATED_NOTICE, sanitize
+from tests.markdown_checks import PINGABLE, outside_code, pingable_mentions
 
 try:
     from markdown_it import MarkdownIt
@@ -53,49 +54,7 @@ def check_golden(name: str, text: str) -> None:
 
 # --- Properties of safe output, judged on the markdown itself ---------------------------------
 
-_FENCE_OPENER = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")
-_PINGABLE = re.compile(r"(?:^|[^A-Za-z0-9_])@[A-Za-z0-9-]")
 _ALLOWED_TAGS = ("<details>", "<details open>", "</details>", "<summary>", "</summary>")
-
-
-def outside_code(markdown: str) -> str:
-    """`markdown` without fenced blocks and code spans (CommonMark's rules): the live text."""
-    text = "\n".join(_without_fenced_blocks(markdown.split("\n")))
-    kept, i = [], 0
-    while i < len(text):
-        if text[i] == "\\":
-            kept.append(text[i:i + 2])
-            i += 2
-            continue
-        run = re.match("`+", text[i:])
-        if run is None:
-            kept.append(text[i])
-            i += 1
-            continue
-        size = len(run.group())
-        runs = re.finditer("`+", text[i + size:])
-        closer = next((m for m in runs if len(m.group()) == size), None)
-        kept.append(" " if closer else run.group())
-        i += size + (closer.end() if closer else 0)
-    return "".join(kept)
-
-
-def _without_fenced_blocks(lines: list[str]) -> list[str]:
-    kept, fence = [], ""
-    for line in lines:
-        run = _FENCE_OPENER.match(line)
-        if not fence and run:
-            fence = run.group(1)
-        elif fence and run and set(line.strip()) == {fence[0]} and len(line.strip()) >= len(fence):
-            fence = ""
-        elif not fence:
-            kept.append(line)
-    return kept
-
-
-def pingable_mentions(markdown: str) -> list[str]:
-    """Mentions GitHub would turn into pings: "@" after start or a non-word char, then a name."""
-    return [m.group() for m in _PINGABLE.finditer(outside_code(markdown))]
 
 
 def stray_tags(markdown: str) -> list[str]:
@@ -166,7 +125,7 @@ def rendered_problems(markdown: str) -> list[str]:
         if not (absolute or relative):
             problems.append(f"link to {target}")
     live = "\n".join(page.live_text)
-    problems += [f"mention {m}" for m in _PINGABLE.findall(live)]
+    problems += [f"mention {m}" for m in PINGABLE.findall(live)]
     problems += [f"url {u}" for u in re.findall(r"(?i)(?:https?://|\bwww\.)\S*", live)
                  if not u.lower().startswith(ROOT)]
     return problems

@@ -17,10 +17,10 @@ import pytest
 
 from bot.comment import MARKER
 from tests.apphost import SHOP, install_shop
+from tests.evalfixture import cart_diff
 from tests.github_double import GitHubDouble
+from tests.markdown_checks import outside_code, pingable_mentions
 from tests.openai_double import OpenAIDouble
-from tests.test_comment import outside_code, pingable_mentions
-from tests.test_resume import cart_diff
 
 CORPUS = json.loads((Path(__file__).parent / "fixtures" / "injection.json").read_text())
 LLM_KEY = "sk-test-0123456789abcdef"

@@ -7,7 +7,6 @@ the process is killed, so the run dies after understand, locate and related comp
 
 from __future__ import annotations
 
-import difflib
 import os
 import signal
 import subprocess
@@ -21,18 +20,9 @@ from typing import Any
 from bot.comment import MARKER
 from navbot.runs import RunStore
 from tests.apphost import SHOP, install_shop
-from tests.evalfixture import CART, ISSUES
+from tests.evalfixture import ISSUES, cart_diff
 from tests.github_double import GitHubDouble
 from tests.openai_double import OpenAIDouble
-
-
-def cart_diff() -> str:
-    """A small, valid change to shop/cart.py as the eval fixture writes it."""
-    before = CART.splitlines(keepends=True)
-    after = [line.replace("return sum(", "return self.discounted(sum(") if "return sum(" in line
-             else line for line in before]
-    after = [line.rstrip("\n") + ")\n" if "self.discounted(" in line else line for line in after]
-    return "".join(difflib.unified_diff(before, after, "a/shop/cart.py", "b/shop/cart.py"))
 
 
 def scripted_llm(on_suggest: Callable[[], None]) -> Callable[[dict[str, Any]], str]:
