@@ -10,7 +10,7 @@ history signal. Successive windows move forward, so the indexer mostly runs incr
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,8 +124,9 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
         search, _ = open_search(scratch, git.path, window.cut, progress,
                                 ledger=StateLedger(settings), usage_repo=repo_key)
     cut = window.cut
+    then = replace(window, examples=tuple(_gold_when_fixed(git, e) for e in window.examples))
     kept, skipped = at_cut(
-        window, lambda sha: cut is not None and git.is_ancestor(sha, cut),
+        then, lambda sha: cut is not None and git.is_ancestor(sha, cut),
         search.corpus.files if search is not None else ())
     done += len(window.examples) - len(kept)
     if progress is not None:
@@ -136,6 +137,20 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
     result.windows.append({"cut": cut, "replayed": len(kept), "skipped": skipped})
     result.skipped.update(skipped)
     return done + len(kept)
+
+
+def _gold_when_fixed(git: GitRepo, example: FixExample) -> FixExample:
+    """`example` with its gold as the paths its fix commits changed, when git names them.
+
+    Gold comes from the indexed commit's files, and files move (requests/ became
+    src/requests/): the code before the fix has them under the paths the fix changed. A fix
+    known only by its merge commit (which git reports without changes) keeps its gold.
+    """
+    from retrieval.locate import is_test_path
+
+    changed = {change.path for record in git.read_commits(list(example.hide_shas))
+               for change in record.changes if not is_test_path(change.path)}
+    return replace(example, gold=tuple(sorted(changed))) if changed else example
 
 
 def _first_parent(git: GitRepo, sha: str) -> str | None:

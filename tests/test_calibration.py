@@ -592,6 +592,30 @@ def test_a_fix_cannot_find_itself_in_the_code_it_wrote(fast: Settings, tmp_path:
     assert not words & searched_tokens(scratch, checkout, "checkout/pricing.py")
 
 
+def test_a_fix_of_a_file_that_moved_since_is_judged_by_its_old_path(fast: Settings,
+                                                                     tmp_path: Path) -> None:
+    checkout = tmp_path / "moved"
+    repo = GitFixture(checkout)
+    repo.commit("Initial checkout", {f"pkg/{name.split('/')[1]}": text
+                                     for name, text in CHECKOUT.items()})
+    fixed = PRICE.replace("(1 + vat_rate)", "(1.0 + vat_rate)")
+    repo.commit(COUPON_FIX, {"pkg/pricing.py": fixed})
+    # Later the package moves under src/, as requests/ became src/requests/.
+    repo.commit("Move the package under src", {
+        **{f"src/pkg/{name.split('/')[1]}": (fixed if name.endswith("pricing.py") else text)
+           for name, text in CHECKOUT.items()},
+        **{f"pkg/{name.split('/')[1]}": None for name in CHECKOUT}})
+    live, _ = open_search(fast, checkout)
+    graph = Indexer(fast).store_for(GitRepo(checkout)).load_graph()
+    [coupon] = fix_examples(graph, live.corpus.files)
+    assert coupon.gold == ("src/pkg/pricing.py",)  # as the indexed commit names it
+
+    before = replay_before_fixes(fast, checkout, [coupon], graph, default_params(), windows=1)
+
+    assert before.skipped == {} and [e.gold for e in before.examples] == [("pkg/pricing.py",)]
+    assert len(before.outcomes) == 1
+
+
 def test_calibration_leaves_the_live_index_alone(fast: Settings, tmp_path: Path) -> None:
     shop = build_fixed_repo(tmp_path / "shop")
     open_search(fast, shop)
