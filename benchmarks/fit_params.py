@@ -4,7 +4,8 @@ Input is the `signals.jsonl` that `navbot eval --out DIR` writes (per-signal fil
 every instance), so fitting replays `retrieval.locate.fuse` and `confidence_features` exactly
 without re-indexing. Only `../shared/eval/` may be used; nothing is fitted per instance.
 
-    python benchmarks/fit_params.py OUT/signals.jsonl [--data EVAL.jsonl] [--write FILE]
+    python benchmarks/fit_params.py OUT/signals.jsonl [--data EVAL.jsonl] [--base FILE]
+        [--no-shapes] [--write FILE]
 
 `--data` classifies each instance's shape from its problem statement, for signals written
 before the eval recorded shapes.
@@ -161,10 +162,10 @@ def fit_shapes(rows: list[dict[str, Any]], base: Params, fusion: dict[str, float
     return by_shape
 
 
-def fit(rows: list[dict[str, Any]], base: Params) -> Params:
+def fit(rows: list[dict[str, Any]], base: Params, shapes: bool = True) -> Params:
     """Fusion (shared, then per shape), then confidence on the fitted fusion, then the threshold."""
     fusion, _ = fit_fusion(rows, _with(base, base.fusion, {}))
-    by_shape = fit_shapes(rows, base, fusion)
+    by_shape = fit_shapes(rows, base, fusion) if shapes else {}
     routed = Params(base.version, fusion, base.confidence, 0.5, by_shape, base.symbols)
     features, labels = _examples(rows, routed)
     coefficients = fit_logistic(features, labels)
@@ -173,14 +174,15 @@ def fit(rows: list[dict[str, Any]], base: Params) -> Params:
     return Params(base.version, fusion, coefficients, threshold, by_shape, base.symbols)
 
 
-def held_out(rows: list[dict[str, Any]], base: Params) -> dict[str, Any] | None:
+def held_out(rows: list[dict[str, Any]], base: Params, shapes: bool = True
+             ) -> dict[str, Any] | None:
     """Leave-one-repository-out MRR, top-3 hit rate, coverage and precision."""
     if len({row["repo"] for row in rows}) < 2:
         return None
     mrr_total, hits, posts, right = 0.0, 0, 0, 0
     for repo in sorted({row["repo"] for row in rows}):
         test = [row for row in rows if row["repo"] == repo]
-        params = fit([row for row in rows if row["repo"] != repo], base)
+        params = fit([row for row in rows if row["repo"] != repo], base, shapes)
         mrr_total += _mrr(test, params) * len(test)
         features, labels = _examples(test, params)
         hits += sum(labels)
@@ -197,6 +199,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("signals", type=Path)
     parser.add_argument("--data", type=Path, help="Eval JSONL to classify shapes from.")
+    parser.add_argument("--base", type=Path,
+                        help="Start from these parameters (default: the packaged ones).")
+    parser.add_argument("--no-shapes", action="store_true",
+                        help="Fit shared weights only, to measure what routing adds.")
     parser.add_argument("--write", type=Path, help="Write the fitted parameters here.")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.signals.read_text().splitlines() if line]
@@ -205,8 +211,8 @@ def main() -> None:
                  for row in map(json.loads, args.data.read_text().splitlines()) if row}
         for row in rows:
             row.setdefault("shape", parse_issue(texts[row["instance_id"]]).shape)
-    base = load_params()
-    fitted = fit(rows, base)
+    base = load_params(args.base)
+    fitted = fit(rows, base, not args.no_shapes)
     features, labels = _examples(rows, fitted)
     scores = [confidence(x, fitted) for x in features]
     posted = [y for s, y in zip(scores, labels, strict=True) if s >= fitted.post_threshold]
@@ -216,7 +222,7 @@ def main() -> None:
         "top3_hit_rate": round(sum(labels) / len(labels), 4),
         "threshold": fitted.post_threshold, "coverage": round(len(posted) / len(rows), 4),
         "precision": round(sum(posted) / len(posted), 4) if posted else None,
-        "leave_one_repo_out": held_out(rows, base),
+        "leave_one_repo_out": held_out(rows, base, not args.no_shapes),
         "ablation": ablation(rows, fitted),
     }
     fusion, coefficients, threshold = fitted.fusion, fitted.confidence, fitted.post_threshold

@@ -106,6 +106,14 @@ class GitRepo:
         result = self._run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)
         return result.returncode == 0
 
+    def merge_base(self, commits: list[str]) -> str | None:
+        """The best common ancestor of all `commits`; None when they share none."""
+        if len(commits) == 1:
+            return commits[0]
+        result = self._run(["merge-base", "--octopus", *commits], check=False)
+        found = _decode(result.stdout).split()
+        return found[0] if result.returncode == 0 and found else None
+
     def remote_slug(self) -> str | None:
         """`owner/name` parsed from the origin remote's URL, if there is one."""
         result = self._run(["config", "--get", "remote.origin.url"], check=False)

@@ -99,7 +99,7 @@ def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExampl
     commit_times = {str(attrs["sha"]): int(attrs.get("timestamp") or 0)
                     for _, attrs in graph.nodes if attrs.get("kind") == "commit"}
     plan, unplaced = plan_windows(examples, windows, commit_times,
-                                  lambda sha: _first_parent(git, sha))
+                                  lambda shas: _before_all(git, shas))
     result = Replayed()
     if unplaced:
         result.skipped[NO_FIX_COMMIT] = unplaced
@@ -153,9 +153,16 @@ def _gold_when_fixed(git: GitRepo, example: FixExample) -> FixExample:
     return replace(example, gold=tuple(sorted(changed))) if changed else example
 
 
-def _first_parent(git: GitRepo, sha: str) -> str | None:
-    """The first parent of `sha`; None for a root commit or a commit git does not have."""
-    try:
-        return git.resolve_commit(f"{sha}^")
-    except RepositoryError:
-        return None
+def _before_all(git: GitRepo, shas: list[str]) -> str | None:
+    """The newest commit that precedes every one of `shas`: the merge base of their parents.
+
+    A root commit has no parent; it is left out here, and `at_cut` finds it in the code.
+    None when no code came before any of them.
+    """
+    parents = []
+    for sha in shas:
+        try:
+            parents.append(git.resolve_commit(f"{sha}^"))
+        except RepositoryError:
+            continue
+    return git.merge_base(parents) if parents else None

@@ -6,7 +6,8 @@ confidence threshold, and so which threshold keeps its comments right often enou
 
 Each fix is replayed against the code before it, not the indexed code that already holds
 it (its docstring or message would make it find itself): the fixes, oldest first, are cut
-into windows, and each window is searched at the first parent of its oldest fix commit. The
+into windows, and each window is searched at the newest commit before all its fix commits
+(the merge base of their parents: dates do not follow history). The
 I/O (git, indexing at those commits, locating, storing the result) is in
 `navbot.calibrate_replay` and `navbot.cli_calibrate`.
 """
@@ -240,21 +241,20 @@ def time_windows(examples: Sequence[FixExample], count: int) -> list[tuple[FixEx
 
 
 def window_cut(examples: Sequence[FixExample], commit_times: Mapping[str, int],
-               parent_of: Callable[[str], str | None]) -> Window:
-    """The window of `examples` cut at the first parent of its oldest known fix commit.
+               before_all: Callable[[list[str]], str | None]) -> Window:
+    """The window of `examples` cut at the newest commit that precedes all its fix commits.
 
-    The oldest of all its fix commits, follow-ups included, so that no fix of the window
-    is in the code it is searched in (unless a commit date lies, which `at_cut` catches).
-    An issue fixed long ago and again lately pulls the cut back: pessimistic, not optimistic.
+    `before_all` gives it for a list of shas (git: the merge base of their first parents),
+    follow-ups included. Commit dates do not follow history (a branch merged late keeps its
+    old dates), so a cut chosen by date alone would hold fixes merged before it.
     """
-    shas = [sha for example in examples for sha in example.hide_shas if sha in commit_times]
-    # min keeps the first listed of equal times, so the choice does not depend on set order.
-    oldest = min(shas, key=lambda sha: commit_times[sha], default=None)
-    return Window(parent_of(oldest) if oldest is not None else None, tuple(examples))
+    shas = sorted({sha for example in examples for sha in example.hide_shas
+                   if sha in commit_times})
+    return Window(before_all(shas) if shas else None, tuple(examples))
 
 
 def plan_windows(examples: Iterable[FixExample], count: int, commit_times: Mapping[str, int],
-                 parent_of: Callable[[str], str | None]) -> tuple[list[Window], int]:
+                 before_all: Callable[[list[str]], str | None]) -> tuple[list[Window], int]:
     """The `count` windows to replay `examples` in, oldest first, and how many were left out.
 
     An example none of whose fix commits is in `commit_times` cannot be placed in time.
@@ -262,7 +262,7 @@ def plan_windows(examples: Iterable[FixExample], count: int, commit_times: Mappi
     given = list(examples)
     placed = sorted((e for e in given if any(sha in commit_times for sha in e.hide_shas)),
                     key=lambda e: (e.when, int(e.issue[1:])))
-    return ([window_cut(w, commit_times, parent_of) for w in time_windows(placed, count)],
+    return ([window_cut(w, commit_times, before_all) for w in time_windows(placed, count)],
             len(given) - len(placed))
 
 

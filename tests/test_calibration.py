@@ -295,22 +295,35 @@ def test_fixes_are_cut_into_time_windows_oldest_first() -> None:
     assert time_windows([], 3) == []
 
 
-def test_each_window_is_cut_before_its_oldest_fix_commit() -> None:
+def test_each_window_is_cut_before_all_its_fix_commits() -> None:
     times = {"f0": 5, "f1": 10, "f2": 20, "f3": 30, "f4": 40, "f6": 60}
     parents = {"f1": "f0", "f2": "f1", "f3": "f2", "f4": "f3", "f6": "f4"}  # f0: the root
+
+    def before_all(shas: list[str]) -> str | None:
+        """As git would say: the newest common ancestor of the commits' parents."""
+        def line(commit: str | None) -> set[str]:
+            found = set()
+            while commit is not None:
+                found.add(commit)
+                commit = parents.get(commit)
+            return found
+        heads = [parents[sha] for sha in shas if sha in parents]
+        common = set.intersection(*map(line, heads)) if heads else set()
+        return max(common, key=times.__getitem__, default=None)
+
     # Newest first, as fix_examples gives them. #3 was fixed by f1, then again by f4; git
     # knows no commit of #5 (a pull request merged elsewhere), so it cannot be placed.
     examples = [example(6, 60, ["f6"]), example(5, 50, ["m5"]), example(3, 40, ["f1", "f4"]),
                 example(9, 30, ["f3"]), example(2, 20, ["f2"])]
 
-    windows, unplaced = plan_windows(examples, 2, times, parents.get)
+    windows, unplaced = plan_windows(examples, 2, times, before_all)
 
     assert unplaced == 1
     assert [(w.cut, [e.issue for e in w.examples]) for w in windows] == [
-        ("f1", ["#2", "#9"]),  # before f2, the window's oldest fix
-        ("f0", ["#3", "#6"]),  # before f1: #3's first fix, not the f4 that dates it
+        ("f1", ["#2", "#9"]),  # before f2 and f3
+        ("f0", ["#3", "#6"]),  # before f1 too: #3's first fix, not the f4 that dates it
     ]
-    [first] = plan_windows([example(1, 5, ["f0"])], 4, times, parents.get)[0]
+    [first] = plan_windows([example(1, 5, ["f0"])], 4, times, before_all)[0]
     assert first.cut is None  # the first commit has no code before it
 
 
@@ -494,10 +507,10 @@ def test_bad_targets_are_clean_errors(runner: CliRunner, fast: Settings, tmp_pat
     assert load_calibration(fast, tmp_path / "missing") is None
 
 
-def test_fixes_already_in_the_code_or_without_their_files_are_skipped(fast: Settings,
-                                                                     tmp_path: Path) -> None:
+def test_lying_dates_do_not_move_a_cut_past_a_fix_and_new_files_are_skipped(
+        fast: Settings, tmp_path: Path) -> None:
     shop = tmp_path / "shop"
-    build_eval_repo(shop)
+    shas = build_eval_repo(shop)
     repo = GitFixture(shop)
     repo._tick = 100
     pricing, cart, inventory = ((shop / "shop" / name).read_text()
@@ -516,17 +529,19 @@ def test_fixes_already_in_the_code_or_without_their_files_are_skipped(fast: Sett
     calibration = calibrate_repository(fast, str(shop), min_posted=1, windows=2,
                                        progress=lambda *event: events.append(event))
 
-    # Oldest first: #4 (its date lies), #1 | #2, #3.
+    # Oldest first by date: #4 (its date lies), #1 | #2, #3. The first window is cut before
+    # both its fixes in history, not just before #4's (which would hold #1's fix already).
     assert calibration.windows == [
-        {"cut": gifts, "replayed": 1, "skipped": {ALREADY_FIXED: 1}},  # #1's fix is in gifts
+        {"cut": shas["stock"], "replayed": 2, "skipped": {}},
         {"cut": rounding, "replayed": 1, "skipped": {NO_FILES_YET: 1}},  # no gifts.py yet
     ]
-    assert calibration.skipped == {ALREADY_FIXED: 1, NO_FILES_YET: 1}
-    assert calibration.examples == 2 and calibration.sources == {"commit message": 2}
-    assert "measured on 2 past fixes, each against the code before it" in calibration.sentence
+    assert GitRepo(shop).is_ancestor(rounding, gifts)  # a cut at #4's parent would hold #1
+    assert calibration.skipped == {NO_FILES_YET: 1}
+    assert calibration.examples == 3 and calibration.sources == {"commit message": 3}
+    assert "measured on 3 past fixes, each against the code before it" in calibration.sentence
     stored = calibration_file(fast, shop)
-    assert ("replayed before each fix, in 2 time windows; skipped fix already in the code: 1, "
-            "its files did not exist yet: 1") in format_calibration(calibration, stored)
+    assert ("replayed before each fix, in 2 time windows; skipped its files did not exist "
+            "yet: 1") in format_calibration(calibration, stored)
     replays = [done for stage, done, _ in events if stage == "calibrate"]
     assert replays == sorted(replays) and events[-1] == ("calibrate", 4, 4)
     # The live index, then each window's cut, was indexed with progress.
