@@ -159,27 +159,33 @@ class Worker:
         if self.state.is_suspended(installation_id):
             return
         with self._lock(f"issue:{repo_id}:{number}", self.settings.issue_lock_ttl_s):
-            self._analyse(installation_id, repo_id, full_name, number, trigger, comment_id,
-                          delivery_id)
+            run_id = self._analyse(installation_id, repo_id, full_name, number, trigger,
+                                   comment_id, delivery_id)
+        if run_id is not None and self.settings.otel_endpoint:
+            from navbot.telemetry import export_run
+
+            # Outside the lock: a slow collector must not hold up this issue's next run.
+            export_run(self.settings, self.runs, run_id)
 
     def _analyse(self, installation_id: int, repo_id: int, full_name: str, number: int,
-                 trigger: str, comment_id: int | None, delivery_id: str | None) -> None:
+                 trigger: str, comment_id: int | None, delivery_id: str | None
+                 ) -> str | None:
+        """Run the analysis; the id of the run when one finished now, else None."""
         from bot.pipeline.analysis import analyse, run_id_for
         from bot.pipeline.model import Composed, Posted
         from bot.pipeline.runner import RunInputs
-        from navbot.telemetry import export_run
 
         client = self.github.installation(installation_id).repo(full_name)
         issue = client.issue(number)
         thread = self.state.thread(repo_id, number)
         if issue.is_pull_request:
-            return
+            return None
         if trigger == "stop":
             self.state.save_thread(replace(thread, stopped=True, outcome="stopped",
                                            reason="/navbot stop"))
             if comment_id is not None:
                 client.react(comment_id, "+1")
-            return
+            return None
         config = self._repo_config(client, repo_id, full_name, installation_id)
         text_hash = text_fingerprint(issue.title, issue.body)
         go = should_analyse(trigger, config.mode, thread, text_hash, issue.state == "open")
@@ -188,7 +194,7 @@ class Worker:
                      delivery_id)
             if trigger not in COMMANDS and thread.outcome is None:
                 self.state.save_thread(replace(thread, outcome="skipped", reason=go.reason))
-            return
+            return None
         if comment_id is not None:
             client.react(comment_id, "eyes")  # acknowledge the command before the work
         inputs = RunInputs(
@@ -204,13 +210,11 @@ class Worker:
         run = analyse(inputs, env, self.runs, self._budget(), self.settings.run_wall_s,
                       job=job)
         if run is None:
-            return
-        if self.settings.otel_endpoint:  # best effort: a failed export only logs a warning
-            export_run(self.settings, self.runs, inputs.run_id)
+            return None
         posted = run.output("post", Posted)
         composed = run.output("compose", Composed)
         if posted is None:
-            return
+            return inputs.run_id
         self.state.save_thread(replace(
             thread, comment_id=posted.comment_id, text_hash=text_hash,
             answer_hash=posted.fingerprint if posted.action != "silent" else thread.answer_hash,
@@ -219,6 +223,7 @@ class Worker:
             confidence=composed.answer.confidence if composed else None,
             thumbs_up=posted.thumbs_up if posted.comment_id else thread.thumbs_up,
             thumbs_down=posted.thumbs_down if posted.comment_id else thread.thumbs_down))
+        return inputs.run_id
 
     def _run_env(self, installation_id: int, repo_id: int, full_name: str, title: str,
                  config: Any, thread: Any, client: RepoClient) -> Any:
