@@ -23,9 +23,10 @@ from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.calibrate_replay import replay, replay_before_fixes
 from navbot.config import load_settings
-from retrieval.calibration import fix_examples, threshold_grid, threshold_table
+from retrieval.calibration import fix_examples
 from retrieval.params import default_params
 from retrieval.searcher import open_search
+from retrieval.thresholds import threshold_grid, threshold_table
 
 
 def main() -> None:

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from indexer.build import Progress
     from indexer.gitrepo import GitRepo
     from indexer.graph import GraphData
-    from retrieval.calibration import FixExample, Outcome, Window
+    from retrieval.calibration import FixExample, Window
     from retrieval.locate import SearchIndex
     from retrieval.params import Params
+    from retrieval.thresholds import Outcome
 
 SCRATCH_DIR = "calibration"  # inside the repository's index folder
 
@@ -61,8 +62,8 @@ def replay(search: SearchIndex, examples: list[FixExample], params: Params,
 
     Progress counts on from `done` of `total` (default: these examples alone).
     """
-    from retrieval.calibration import outcome_of
     from retrieval.locate import LISTED_FILES, locate
+    from retrieval.thresholds import outcome_of
 
     total = len(examples) if total is None else total
     original = search.history

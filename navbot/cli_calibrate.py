@@ -90,15 +90,10 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
     from navbot.calibrate_replay import replay_before_fixes
-    from retrieval.calibration import (
-        choose_threshold,
-        describe,
-        fix_examples,
-        threshold_grid,
-        threshold_table,
-    )
+    from retrieval.calibration import describe, fix_examples
     from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
+    from retrieval.thresholds import choose_threshold, threshold_grid, threshold_table
 
     repo = _resolve_target(settings, target)
     search, manifest = open_search(settings, repo.path, None, progress)

@@ -32,26 +32,28 @@ from retrieval.calibration import (
     NO_EARLIER_CODE,
     NO_FILES_YET,
     NO_FIX_COMMIT,
-    Choice,
     FixExample,
-    Outcome,
     Window,
     at_cut,
-    choose_threshold,
     describe,
     fix_examples,
     plan_windows,
     strip_references,
-    threshold_grid,
-    threshold_table,
     time_windows,
-    wilson_lower_bound,
 )
 from retrieval.corpus import DOCUMENTS_FILE, DocumentCache
 from retrieval.history_signal import HistorySignal
 from retrieval.params import default_params
 from retrieval.searcher import apply_github_history, open_search, search_dir
 from retrieval.text import tokenize
+from retrieval.thresholds import (
+    Choice,
+    Outcome,
+    choose_threshold,
+    threshold_grid,
+    threshold_table,
+    wilson_lower_bound,
+)
 from tests.evalfixture import build_eval_repo
 from tests.gitfixture import GitFixture
 
