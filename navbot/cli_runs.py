@@ -22,9 +22,8 @@ def _settings(ctx: click.Context) -> Settings:
 
 def _store(settings: Settings) -> Any:
     from navbot.runs import RunStore
-    from navbot.state import StateStore
 
-    return RunStore(StateStore(settings.state_url()).engine)
+    return RunStore.for_settings(settings)
 
 
 def _when(stamp: float | None) -> str:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +35,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from navbot.errors import StateError
+
+if TYPE_CHECKING:
+    from navbot.config import Settings
 
 metadata = MetaData()
 
@@ -95,6 +98,13 @@ class RunStore:
             metadata.create_all(engine)
         except SQLAlchemyError as exc:
             raise StateError(f"cannot prepare the runs tables: {exc}") from None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RunStore:
+        """The runs store of the state database `settings` name (SQLite or Postgres)."""
+        from navbot.state import StateStore
+
+        return cls(StateStore(settings.state_url()).engine)
 
     # Runs --------------------------------------------------------------------------------
     def start_run(self, run_id: str, repo_id: int | None, full_name: str, number: int,

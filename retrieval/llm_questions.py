@@ -307,9 +307,8 @@ class StateLedger:
     def _store(self) -> RunStore:
         if self._runs is None:
             from navbot.runs import RunStore
-            from navbot.state import StateStore
 
-            self._runs = RunStore(StateStore(self.settings.state_url()).engine)
+            self._runs = RunStore.for_settings(self.settings)
         return self._runs
 
     def tokens_today(self, repo: str) -> int:
