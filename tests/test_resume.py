@@ -23,6 +23,7 @@ from tests.apphost import SHOP, install_shop
 from tests.evalfixture import ISSUES, cart_diff
 from tests.github_double import GitHubDouble
 from tests.openai_double import OpenAIDouble
+from tests.waiting import wait_for
 
 
 def scripted_llm(on_suggest: Callable[[], None]) -> Callable[[dict[str, Any]], str]:
@@ -37,15 +38,6 @@ def scripted_llm(on_suggest: Callable[[], None]) -> Callable[[dict[str, Any]], s
             return "1\n2"
         return "Cart.total discount\napply_discount"
     return reply
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -91,8 +83,8 @@ def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
         time.sleep(1.2)  # the dead worker's heartbeat and issue lock lapse (TTL 1 s)
         second = _start_worker(env, log)
         try:
-            _wait(lambda: (runs.run(run["run_id"]) or {}).get("status") == "finished", 90,
-                  "the resumed run")
+            wait_for(lambda: (runs.run(run["run_id"]) or {}).get("status") == "finished", 90,
+                 "the resumed run")
         finally:
             second.terminate()
             second.wait(10)

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -22,18 +21,10 @@ from navbot.cli import main
 from tests.deliveries import delivery_headers, load_payload
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.github_double import GitHubDouble
+from tests.waiting import wait_for
 
 SECRET = "serve-secret"
 SHOP = "octo-org/shop"
-
-
-def _wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_serve_refuses_to_start_without_a_webhook_secret(runner: CliRunner) -> None:
@@ -86,7 +77,7 @@ def test_serve_answers_an_issue_end_to_end(tmp_path: Path) -> None:
                                                         installation__id=42)) == 202
             assert deliver("issues", github.issue_webhook(SHOP, 7)) == 202
             try:
-                _wait_for(lambda: any(MARKER in c["body"] for c in github.comments(SHOP, 7)),
+                wait_for(lambda: any(MARKER in c["body"] for c in github.comments(SHOP, 7)),
                           timeout=120, what="navbot's comment")
             except AssertionError as exc:
                 raise AssertionError(f"{exc}; serve's log ends:\n{''.join(log[-20:])}") from None
