@@ -10,6 +10,7 @@ history signal. Successive windows move forward, so the indexer mostly runs incr
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,9 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
         search, _ = open_search(scratch, git.path, window.cut, progress,
                                 ledger=StateLedger(settings), usage_repo=repo_key)
     cut = window.cut
-    then = replace(window, examples=tuple(_gold_when_fixed(git, e) for e in window.examples))
+    changed = _changed_paths(git, [sha for e in window.examples for sha in e.hide_shas])
+    then = replace(window, examples=tuple(_gold_when_fixed(e, changed)
+                                          for e in window.examples))
     kept, skipped = at_cut(
         then, lambda sha: cut is not None and git.is_ancestor(sha, cut),
         search.corpus.files if search is not None else ())
@@ -140,18 +143,23 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
     return done + len(kept)
 
 
-def _gold_when_fixed(git: GitRepo, example: FixExample) -> FixExample:
+def _changed_paths(git: GitRepo, shas: list[str]) -> dict[str, set[str]]:
+    """The non-test paths each of `shas` changed, read from git in one go."""
+    from retrieval.locate import is_test_path
+
+    return {record.sha: {c.path for c in record.changes if not is_test_path(c.path)}
+            for record in git.read_commits(list(dict.fromkeys(shas)))}
+
+
+def _gold_when_fixed(example: FixExample, changed: Mapping[str, set[str]]) -> FixExample:
     """`example` with its gold as the paths its fix commits changed, when git names them.
 
     Gold comes from the indexed commit's files, and files move (requests/ became
     src/requests/): the code before the fix has them under the paths the fix changed. A fix
     known only by its merge commit (which git reports without changes) keeps its gold.
     """
-    from retrieval.locate import is_test_path
-
-    changed = {change.path for record in git.read_commits(list(example.hide_shas))
-               for change in record.changes if not is_test_path(change.path)}
-    return replace(example, gold=tuple(sorted(changed))) if changed else example
+    paths = {path for sha in example.hide_shas for path in changed.get(sha, ())}
+    return replace(example, gold=tuple(sorted(paths))) if paths else example
 
 
 def _before_all(git: GitRepo, shas: list[str]) -> str | None:
