@@ -63,12 +63,15 @@ def title_similarity(settings: Settings, clone: Path, title: str) -> dict[int, f
 
 def drop_collections(settings: Settings, repo_key: str) -> None:
     """Delete a forgotten repository's chroma collections (questions and issue titles)."""
-    from retrieval.vectors import collection_name, open_client
+    from retrieval.vectors import collection_name, ledger_path, open_client
 
     client = open_client(settings)
     existing = {getattr(c, "name", c) for c in client.list_collections()}
     for kind in ("questions", "issues"):
         name = collection_name(repo_key, kind)
+        ledger = ledger_path(settings, name)
+        if ledger is not None:
+            ledger.unlink(missing_ok=True)
         if name in existing:
             client.delete_collection(name)
 
@@ -77,11 +80,12 @@ def _titles(settings: Settings, clone: Path) -> VectorCollection | None:
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
     from retrieval.searcher import embedder_for
-    from retrieval.vectors import VectorCollection, collection_name, open_client
+    from retrieval.vectors import VectorCollection, collection_name, ledger_path, open_client
 
     embedder = embedder_for(settings)
     if embedder is None or not clone.exists():
         return None
     repo_key = Indexer(settings).store_for(GitRepo(clone)).root.name
-    return VectorCollection(open_client(settings), collection_name(repo_key, "issues"),
-                            embedder)
+    name = collection_name(repo_key, "issues")
+    return VectorCollection(lambda: open_client(settings), name, embedder,
+                            ledger_path(settings, name))

@@ -29,6 +29,7 @@ from indexer.resolve import resolve
 from indexer.store import IndexState, IndexStore
 from navbot.config import Settings, repo_key_for_path
 from navbot.errors import IndexStoreError
+from navbot.gc_pause import without_gc
 
 Progress = Callable[[str, int, int], None]
 POOL_MIN_BYTES = 4_000_000  # below this, starting worker processes costs more than it saves
@@ -119,6 +120,7 @@ class Indexer:
         """The store of `repo`'s index."""
         return IndexStore(self.settings.repo_dir(repo_key_for_path(repo.path)))
 
+    @without_gc
     def index(self, path: Path, commit: str = "HEAD", full: bool = False) -> IndexResult:
         """Index `path` at `commit`, incrementally when the stored index allows it."""
         repo = GitRepo(path)
@@ -128,6 +130,7 @@ class Indexer:
             previous = None if full else self._usable_previous(store, repo, sha)
             return self._run(repo, store, sha, previous)
 
+    @without_gc
     def apply_github_items(self, path: Path, items: list[dict[str, Any]]) -> GraphData | None:
         """Keep ingested GitHub issues and PRs with the index and lay them over its graph.
 

@@ -29,6 +29,7 @@ from indexer.facts import FileFacts, facts_from_json, facts_to_json
 from indexer.gitrepo import CommitRecord, FileChange
 from indexer.graph import GraphData, graph_from_json
 from navbot.errors import IndexLockedError, IndexStoreError
+from navbot.gc_pause import without_gc
 
 SCHEMA_VERSION = 1
 
@@ -122,6 +123,7 @@ class IndexStore:
     def _snapshot(self, manifest: Mapping[str, Any]) -> Path:
         return self.root / "snapshots" / str(manifest["snapshot"])
 
+    @without_gc
     def load_graph(self) -> GraphData:
         """The current graph."""
         return graph_from_json(_read_json(self._snapshot(self.manifest()) / "graph.json"))
@@ -146,6 +148,7 @@ class IndexStore:
         _write_json(temporary, {"schema": SCHEMA_VERSION, "items": items})
         os.replace(temporary, self.root / "github.json")
 
+    @without_gc
     def load_state(self) -> IndexState:
         """Manifest, facts and history of the current snapshot."""
         manifest = self.manifest()

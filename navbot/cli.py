@@ -18,6 +18,7 @@ import click
 from navbot import __version__
 from navbot.config import Settings, load_settings
 from navbot.errors import Interrupted, NavbotError
+from navbot.gc_pause import paused_gc
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in navbot, not bad input
 
@@ -99,13 +100,16 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
 
     settings = _settings(ctx)
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    # The collector stays paused from the index to the saved search: the imports in between
+    # would otherwise rescan every object of the index held in memory.
     try:
-        result = Indexer(settings, progress).index(path, commit=commit, full=full)
-        mark = time.perf_counter()
-        builder = SearchBuilder(settings, GitRepo(path), result.repo, embedder_for(settings),
-                                progress, index_llm(settings))
-        _, synced = builder.build_and_save(result.facts, result.graph, result.commit)
-        embed_seconds = time.perf_counter() - mark
+        with paused_gc():
+            result = Indexer(settings, progress).index(path, commit=commit, full=full)
+            mark = time.perf_counter()
+            builder = SearchBuilder(settings, GitRepo(path), result.repo,
+                                    embedder_for(settings), progress, index_llm(settings))
+            _, synced = builder.build_and_save(result.facts, result.graph, result.commit)
+            embed_seconds = time.perf_counter() - mark
     finally:
         progress.close()
     summary = result.summary()
@@ -207,12 +211,13 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
         raise click.UsageError("give the issue's text as an argument or with --issue-file")
     settings = _settings(ctx)
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
-    try:
-        search, manifest = open_search(settings, path, commit, progress)
-    finally:
-        progress.close()
+    with paused_gc():  # as in `index`: loading the search and importing chroma, torch
+        try:
+            search, manifest = open_search(settings, path, commit, progress)
+        finally:
+            progress.close()
+        localization = locate(search, text, default_params(), limit=limit)
     threshold = posting_threshold(settings.post_threshold)
-    localization = locate(search, text, default_params(), limit=limit)
     found = localization.to_json()
     found["index_commit"] = manifest["commit"]
     found["threshold"] = threshold

@@ -2,7 +2,8 @@
 
 A symbol's document is its name, signature and docstring plus the lines it owns (lines of a
 nested definition belong to the nested one), so a class does not repeat all its methods.
-Token lists are cached by blob id, so moving an index forward re-tokenizes changed files only.
+Term counts are cached by path and blob id, so moving an index forward re-tokenizes changed
+files only, and a new process starts from the counts the last one saved.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
 from retrieval import doc_markup as doc_markup_module
 from retrieval import doc_questions as doc_questions_module
+from retrieval import lexical as lexical_module
 from retrieval import questions as questions_module
 from retrieval import text as text_module
 from retrieval.doc_markup import DocSection, doc_sections, is_doc_path
 from retrieval.doc_questions import doc_questions
+from retrieval.lexical import Rows, Vocabulary
 from retrieval.questions import file_question, is_public, symbol_questions
 from retrieval.text import tokenize, tokenize_path
 
-DOCUMENTS_FILE = "documents.json"  # kept with a saved search (see retrieval.persist)
+DOCUMENTS_DIR = "documents"  # kept with a saved search (see retrieval.persist)
+ROW_ARRAYS = ("offsets", "terms", "counts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +48,23 @@ class SymbolEntry:
 
 @dataclass
 class Corpus:
-    """Files and symbols with their token lists, in matching order."""
+    """Files and symbols with their term counts, in matching order."""
 
     files: list[str] = field(default_factory=list)
-    file_tokens: list[list[str]] = field(default_factory=list)
     symbols: list[SymbolEntry] = field(default_factory=list)
-    symbol_tokens: list[list[str]] = field(default_factory=list)
     # Synthetic questions: (path, qualname or "" for the file itself, question text).
     questions: list[tuple[str, str, str]] = field(default_factory=list)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    file_rows: Rows = field(default_factory=Rows.empty)
+    symbol_rows: Rows = field(default_factory=Rows.empty)
+
+    def file_terms(self, position: int) -> dict[str, int]:
+        """The terms of the file at `position`, with their counts."""
+        return self.file_rows.counted(position, self.vocabulary)
+
+    def symbol_terms(self, position: int) -> dict[str, int]:
+        """The terms of the symbol at `position`, with their counts."""
+        return self.symbol_rows.counted(position, self.vocabulary)
 
 
 @dataclass
@@ -66,6 +79,19 @@ class FileDocuments:
     symbol_tokens: list[list[str]]
     questions: list[tuple[str, str]]  # (qualname or "", text)
     sections: list[DocSection] = field(default_factory=list)
+
+
+@dataclass
+class CachedFile:
+    """A file's documents as kept between builds: term counts instead of token lists.
+
+    Row 0 of `rows` is the whole file and row i + 1 its definition i; a documentation
+    file has no rows.
+    """
+
+    rows: Rows
+    questions: list[tuple[str, str]]
+    sections: list[DocSection]
 
 
 def file_documents(facts: FileFacts, content: bytes) -> FileDocuments:
@@ -122,53 +148,95 @@ def documents_fingerprint() -> str:
     """A hash of the code that turns a file into documents: stored ones from other code are stale.
 
     Hashing the modules' source instead of keeping a version number means no change to
-    tokenizing or question writing can forget to invalidate what earlier code stored.
+    tokenizing, counting or question writing can forget to invalidate what earlier code stored.
     """
     digest = hashlib.sha256()
     for module in (text_module, questions_module, doc_markup_module, doc_questions_module,
-                   sys.modules[__name__]):
+                   lexical_module, sys.modules[__name__]):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 
 
 class DocumentCache:
-    """Token lists by path and blob id, shared by successive corpora of one repository.
+    """Term counts and questions by path and blob id, shared by successive corpora of a repository.
 
-    With a `stored` file, a new process starts from what the last one saved there, so a
+    With a `stored` directory, a new process starts from what the last one saved there, so a
     one-file push re-tokenizes one file instead of the whole repository.
     """
 
     def __init__(self, stored: Path | None = None) -> None:
-        self._by_blob: dict[str, FileDocuments] = {}
+        self._by_blob: dict[str, CachedFile] = {}
+        self._vocabulary = Vocabulary()
         self._stored = stored
 
-    def save(self, path: Path) -> None:
-        """Write the cached documents to `path` (token lists as space-joined strings)."""
+    def save(self, directory: Path) -> None:
+        """Write the cached documents to `directory`: counts as numpy arrays, the rest as JSON."""
+        import numpy as np
+
         self._restore()
-        files = {key: [" ".join(d.tokens), [" ".join(t) for t in d.symbol_tokens],
-                       [list(q) for q in d.questions],
-                       [[s.title, s.line, s.summary, list(s.mentions)] for s in d.sections]]
-                 for key, d in self._by_blob.items()}
-        path.write_bytes(orjson.dumps({"fingerprint": documents_fingerprint(), "files": files}))
+        self._compact()
+        directory.mkdir(parents=True)
+        keys = sorted(self._by_blob)
+        rows = Rows.concat([self._by_blob[key].rows for key in keys])
+        files, start = {}, 0
+        for key in keys:
+            cached = self._by_blob[key]
+            files[key] = [start, cached.rows.size, [list(q) for q in cached.questions],
+                          [[s.title, s.line, s.summary, list(s.mentions)]
+                           for s in cached.sections]]
+            start += cached.rows.size
+        for name in ROW_ARRAYS:
+            np.save(directory / f"{name}.npy", getattr(rows, name), allow_pickle=False)
+        (directory / "documents.json").write_bytes(orjson.dumps({
+            "fingerprint": documents_fingerprint(), "vocabulary": self._vocabulary.terms,
+            "files": files}))
+
+    def _compact(self) -> None:
+        """Drop terms no cached file uses any more, once they are most of the vocabulary."""
+        import numpy as np
+
+        if not self._by_blob:
+            return
+        used = np.unique(np.concatenate([c.rows.terms for c in self._by_blob.values()]))
+        if 2 * len(used) >= len(self._vocabulary):
+            return
+        renumber = np.full(len(self._vocabulary), -1, dtype="int32")
+        renumber[used] = np.arange(len(used), dtype="int32")
+        self._vocabulary = Vocabulary(self._vocabulary.terms[i] for i in used)
+        for cached in self._by_blob.values():
+            cached.rows = Rows(cached.rows.offsets, renumber[cached.rows.terms],
+                               cached.rows.counts)
 
     def _restore(self) -> None:
         """Load the stored documents once, if they were written by this code."""
+        import numpy as np
+
         stored, self._stored = self._stored, None
         if stored is None:
             return
         try:
-            saved = orjson.loads(stored.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
+            saved = orjson.loads((stored / "documents.json").read_bytes())
+            if not isinstance(saved, dict) or saved.get("fingerprint") != documents_fingerprint():
+                return
+            rows = Rows(*(np.load(stored / f"{name}.npy", allow_pickle=False)
+                          for name in ROW_ARRAYS))
+        except (FileNotFoundError, orjson.JSONDecodeError, ValueError):
             return
-        if not isinstance(saved, dict) or saved.get("fingerprint") != documents_fingerprint():
-            return
-        for key, (tokens, symbol_tokens, questions, sections) in saved["files"].items():
+        self._vocabulary = Vocabulary(saved["vocabulary"])
+        for key, (start, size, questions, sections) in saved["files"].items():
             path = key.split("\0", 1)[0]
-            self._by_blob[key] = FileDocuments(
-                tokens.split(), [t.split() for t in symbol_tokens],
+            self._by_blob[key] = CachedFile(
+                rows.slice(start, start + size),
                 [(qualname, text) for qualname, text in questions],
                 [DocSection(path, title, line, summary, tuple(mentions))
                  for title, line, summary, mentions in sections])
+
+    def _cached(self, facts: FileFacts, content: bytes) -> CachedFile:
+        documents = _documents_of(facts, content)
+        rows = Rows.empty()
+        if is_searchable(facts):
+            rows = Rows.count([documents.tokens, *documents.symbol_tokens], self._vocabulary)
+        return CachedFile(rows, documents.questions, documents.sections)
 
     def build(self, repo: GitRepo, facts: Mapping[str, FileFacts]) -> Corpus:
         """The corpus of the searchable files in `facts`, reading only blobs not cached.
@@ -176,6 +244,8 @@ class DocumentCache:
         Documentation files are read too: their sections add questions for the symbols
         they name.
         """
+        import numpy as np
+
         self._restore()
         wanted = {path: f for path, f in sorted(facts.items()) if is_searchable(f)}
         docs = {path: f for path, f in sorted(facts.items())
@@ -184,22 +254,27 @@ class DocumentCache:
                    if _key(f) not in self._by_blob]
         for item, (_, content) in zip(missing, repo.read_blobs(f.blob for f in missing),
                                       strict=True):
-            self._by_blob[_key(item)] = _documents_of(item, content)
+            self._by_blob[_key(item)] = self._cached(item, content)
         live = {_key(f) for f in [*wanted.values(), *docs.values()]}
         for blob in [b for b in self._by_blob if b not in live]:
             del self._by_blob[blob]
-        corpus = Corpus()
+        corpus = Corpus(vocabulary=self._vocabulary)
+        blocks = []
         for path, item in wanted.items():
-            documents = self._by_blob[_key(item)]
+            cached = self._by_blob[_key(item)]
+            blocks.append(cached.rows)
             corpus.files.append(path)
-            corpus.file_tokens.append(documents.tokens)
             corpus.questions.extend((path, qualname, text)
-                                    for qualname, text in documents.questions)
-            for definition, tokens in zip(item.defs, documents.symbol_tokens, strict=True):
-                corpus.symbols.append(SymbolEntry(path, definition.qualname, definition.name,
-                                                  definition.kind, definition.start_line,
-                                                  definition.end_line))
-                corpus.symbol_tokens.append(tokens)
+                                    for qualname, text in cached.questions)
+            corpus.symbols.extend(SymbolEntry(path, d.qualname, d.name, d.kind, d.start_line,
+                                              d.end_line) for d in item.defs)
+        every = Rows.concat(blocks)
+        sizes = [block.size for block in blocks]
+        firsts = np.cumsum([0, *sizes], dtype="int64")[:len(blocks)]  # each file's own row
+        is_symbol = np.ones(every.size, dtype=bool)
+        is_symbol[firsts] = False
+        corpus.file_rows = every.take(firsts)
+        corpus.symbol_rows = every.take(np.flatnonzero(is_symbol))
         sections = [s for item in docs.values() for s in self._by_blob[_key(item)].sections]
         public = [(s.path, s.qualname, s.name) for s in corpus.symbols
                   if is_public(s.qualname, s.path)]

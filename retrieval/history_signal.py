@@ -137,7 +137,7 @@ class HistorySignal:
         """The signal over every usable change in `graph`."""
         found = _changes_and_messages(graph, searchable)
         return cls([change for change, _ in found],
-                   LexicalIndex([tokenize(message) for _, message in found]))
+                   LexicalIndex.from_tokens([tokenize(message) for _, message in found]))
 
     def hiding(self, shas: Collection[str], pull_requests: Collection[int]) -> HistorySignal:
         """This signal without the changes of `shas` or `pull_requests`, sharing its index.

@@ -1,71 +1,239 @@
-"""BM25 over token lists (bm25s): the lexical index of files and of symbols."""
+"""BM25 over term counts: the lexical index of files, of symbols and of past changes.
+
+Documents arrive as `Rows` of (term id, count) over a shared `Vocabulary`. Counting a
+document's tokens is the only per-token Python work, and the document cache keeps each
+file's rows by content, so a one-file push counts one file; assembling an index from rows
+is a handful of numpy operations over the whole repository. Scores are BM25's Lucene
+variant with k1 1.5 and b 0.75, the same as bm25s (which this replaced, and which the tests
+compare it against).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import orjson
 
 if TYPE_CHECKING:
     import numpy as np
 
+K1 = 1.5
+B = 0.75
+ARRAYS = ("indptr", "indices", "data")
+
+
+class Vocabulary:
+    """Terms and their ids; ids only grow, so stored rows stay valid as terms are added."""
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        self.terms: list[str] = list(terms)
+        self.ids: dict[str, int] = {term: i for i, term in enumerate(self.terms)}
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def add(self, tokens: Sequence[str]) -> list[int]:
+        """The ids of `tokens`, giving new terms the next ids."""
+        ids = self.ids
+        found = []
+        for token in tokens:
+            term_id = ids.get(token)
+            if term_id is None:
+                term_id = ids[token] = len(self.terms)
+                self.terms.append(token)
+            found.append(term_id)
+        return found
+
+    def save(self, path: Path) -> None:
+        """Write the terms, in id order, as a JSON list."""
+        path.write_bytes(orjson.dumps(self.terms))
+
+    @classmethod
+    def load(cls, path: Path) -> Vocabulary:
+        """Read what :meth:`save` wrote."""
+        return cls(orjson.loads(path.read_bytes()))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Documents as term counts: row i is `terms[offsets[i]:offsets[i + 1]]` with `counts`."""
+
+    offsets: np.ndarray  # int64, one more than there are rows
+    terms: np.ndarray  # int32 term ids, unique within a row
+    counts: np.ndarray  # int32
+
+    @property
+    def size(self) -> int:
+        """How many rows."""
+        return len(self.offsets) - 1
+
+    @classmethod
+    def empty(cls) -> Rows:
+        """No rows."""
+        import numpy as np
+
+        return cls(np.zeros(1, dtype="int64"), np.zeros(0, dtype="int32"),
+                   np.zeros(0, dtype="int32"))
+
+    @classmethod
+    def count(cls, documents: Sequence[Sequence[str]], vocabulary: Vocabulary) -> Rows:
+        """Count the tokens of each document, adding new terms to `vocabulary`."""
+        import numpy as np
+
+        offsets, terms, counts = [0], [], []
+        for tokens in documents:
+            ids, numbers = np.unique(np.asarray(vocabulary.add(tokens), dtype="int32"),
+                                     return_counts=True)
+            terms.append(ids)
+            counts.append(numbers.astype("int32"))
+            offsets.append(offsets[-1] + len(ids))
+        if not terms:
+            return cls.empty()
+        return cls(np.asarray(offsets, dtype="int64"), np.concatenate(terms).astype("int32"),
+                   np.concatenate(counts).astype("int32"))
+
+    @classmethod
+    def concat(cls, parts: Sequence[Rows]) -> Rows:
+        """The rows of `parts`, one after another."""
+        import numpy as np
+
+        if not parts:
+            return cls.empty()
+        shifts = np.cumsum([0] + [len(p.terms) for p in parts[:-1]])
+        offsets = np.concatenate([[0]] + [p.offsets[1:] + shift
+                                          for p, shift in zip(parts, shifts, strict=True)])
+        return cls(offsets.astype("int64"), np.concatenate([p.terms for p in parts]),
+                   np.concatenate([p.counts for p in parts]))
+
+    def slice(self, start: int, stop: int) -> Rows:
+        """Rows `start` to `stop` (exclusive), sharing this one's arrays."""
+        low, high = int(self.offsets[start]), int(self.offsets[stop])
+        return Rows(self.offsets[start:stop + 1] - low, self.terms[low:high],
+                    self.counts[low:high])
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Rows:
+        """The given rows, in the given order."""
+        import numpy as np
+
+        picked = np.asarray(rows, dtype="int64")
+        starts = self.offsets[picked]
+        lengths = self.offsets[picked + 1] - starts
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype("int64")
+        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return Rows(offsets, self.terms[positions], self.counts[positions])
+
+    def lengths(self) -> np.ndarray:
+        """Tokens per row."""
+        import numpy as np
+
+        totals = np.concatenate([[0], np.cumsum(self.counts, dtype="int64")])
+        return totals[self.offsets[1:]] - totals[self.offsets[:-1]]
+
+    def counted(self, row: int, vocabulary: Vocabulary) -> dict[str, int]:
+        """Row `row` as {term: count}."""
+        part = self.slice(row, row + 1)
+        return {vocabulary.terms[t]: int(c) for t, c in zip(part.terms, part.counts, strict=True)}
+
 
 class LexicalIndex:
-    """A BM25 index over documents given as token lists; scores every document at once."""
+    """A BM25 index over rows; scores every document at once."""
 
-    def __init__(self, documents: Sequence[list[str]]) -> None:
-        import bm25s
+    def __init__(self, rows: Rows, vocabulary: Vocabulary) -> None:
+        import numpy as np
 
-        self.size = len(documents)
-        self._bm25: Any = bm25s.BM25()
-        # bm25s cannot index an empty corpus (nor one without tokens); a placeholder
-        # document with a token the tokenizer never makes keeps the shapes valid.
-        corpus = list(documents) if any(documents) else [["\0"]] * max(1, len(documents))
-        self._bm25.index(corpus, show_progress=False)
-        self._vocabulary: dict[str, int] = self._bm25.vocab_dict
+        self.size = rows.size
+        self.vocabulary = vocabulary
+        lengths = rows.lengths().astype("float64")
+        average = float(lengths.mean()) if self.size and lengths.any() else 1.0
+        documents = np.repeat(np.arange(self.size, dtype="int32"), np.diff(rows.offsets))
+        frequency = np.bincount(rows.terms, minlength=len(vocabulary))
+        order = np.argsort(rows.terms, kind="stable")  # postings by term, documents in order
+        self.indptr = np.concatenate([[0], np.cumsum(frequency)]).astype("int64")
+        self.indices = documents[order]
+        tf = rows.counts[order].astype("float64")
+        idf = np.log1p((self.size - frequency + 0.5) / (frequency + 0.5))
+        norm = K1 * ((1 - B) + B * lengths / average)
+        self.data = (idf[rows.terms[order]] * tf / (norm[self.indices] + tf)).astype("float32")
+
+    @classmethod
+    def from_tokens(cls, documents: Sequence[Sequence[str]]) -> LexicalIndex:
+        """An index over token lists, with a vocabulary of its own."""
+        vocabulary = Vocabulary()
+        return cls(Rows.count(documents, vocabulary), vocabulary)
 
     def save(self, directory: Path) -> None:
-        """Write the index to `directory` (numpy arrays and a vocabulary, no pickle)."""
-        self._bm25.save(str(directory), show_progress=False)
+        """Write the postings (numpy arrays) and the vocabulary to `directory`."""
+        import numpy as np
+
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in ARRAYS:
+            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        self.vocabulary.save(directory / "vocabulary.json")
 
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
         """Read an index written by :meth:`save`; its arrays are memory-mapped."""
-        import bm25s
+        import numpy as np
 
         index = cls.__new__(cls)
         index.size = size
-        index._bm25 = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
-        index._vocabulary = index._bm25.vocab_dict
+        index.vocabulary = Vocabulary.load(directory / "vocabulary.json")
+        for name in ARRAYS:
+            setattr(index, name, np.load(directory / f"{name}.npy", mmap_mode="r",
+                                         allow_pickle=False))
         return index
+
+    def _term_ids(self, tokens: Sequence[str]) -> list[int]:
+        ids = self.vocabulary.ids
+        last = len(self.indptr) - 1  # terms added to a shared vocabulary after this build
+        found = []
+        for token in tokens:
+            term_id = ids.get(token)
+            if term_id is not None and term_id < last \
+                    and self.indptr[term_id + 1] > self.indptr[term_id]:
+                found.append(term_id)
+        return found
+
+    def known(self, tokens: Sequence[str]) -> list[str]:
+        """The tokens of `tokens` that occur somewhere in the corpus."""
+        known = set(self._term_ids(tokens))
+        return [t for t in tokens if self.vocabulary.ids.get(t) in known]
 
     def terms_in(self, document: int, tokens: Sequence[str]) -> list[str]:
         """The `tokens` that occur in `document`, in the order given."""
         import numpy as np
 
-        scores = self._bm25.scores
         found = []
-        for token in tokens:
-            column = self._vocabulary.get(token)
-            if column is None:
+        for token, term_id in zip(tokens, self._ids_or_none(tokens), strict=True):
+            if term_id is None:
                 continue
-            postings = scores["indices"][scores["indptr"][column]:scores["indptr"][column + 1]]
-            if np.any(postings == document):
+            postings = self.indices[self.indptr[term_id]:self.indptr[term_id + 1]]
+            position = int(np.searchsorted(postings, document))
+            if position < len(postings) and postings[position] == document:
                 found.append(token)
         return found
 
-    def known(self, tokens: Sequence[str]) -> list[str]:
-        """The tokens of `tokens` that occur somewhere in the corpus."""
-        return [t for t in tokens if t in self._vocabulary]
+    def _ids_or_none(self, tokens: Sequence[str]) -> list[int | None]:
+        known = set(self._term_ids(tokens))
+        return [i if (i := self.vocabulary.ids.get(t)) in known else None for t in tokens]
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document for the query `tokens` (zeros when nothing matches)."""
+        """BM25 score of every document for the query `tokens` (zeros when nothing matches).
+
+        A token repeated in the query counts as often as it is repeated.
+        """
         import numpy as np
 
-        query = self.known(tokens)
-        if not query or self.size == 0:
+        ids = self._term_ids(tokens)
+        if not ids or self.size == 0:
             return np.zeros(self.size, dtype="float32")
-        return self._bm25.get_scores(query)[: self.size]
+        spans = [(int(self.indptr[i]), int(self.indptr[i + 1])) for i in ids]
+        documents = np.concatenate([self.indices[a:b] for a, b in spans])
+        weights = np.concatenate([self.data[a:b] for a, b in spans])
+        return np.bincount(documents, weights=weights, minlength=self.size).astype("float32")
 
 
 def top_indices(scores: np.ndarray, k: int) -> list[int]:

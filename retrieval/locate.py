@@ -131,7 +131,8 @@ class SearchIndex:
               dense: DenseSignal | None = None) -> SearchIndex:
         """Index `corpus`; with the graph, add the history and neighbourhood signals."""
         searchable = set(corpus.files)
-        return cls(corpus, LexicalIndex(corpus.file_tokens), LexicalIndex(corpus.symbol_tokens),
+        return cls(corpus, LexicalIndex(corpus.file_rows, corpus.vocabulary),
+                   LexicalIndex(corpus.symbol_rows, corpus.vocabulary),
                    HistorySignal.from_graph(graph, searchable) if graph else None,
                    Neighbourhood.from_graph(graph, searchable) if graph else None, dense)
 

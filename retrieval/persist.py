@@ -3,8 +3,8 @@
 Layout of a saved search (one per indexed commit, next to the index)::
 
     meta.json      files, symbols, past changes, neighbourhood links, sizes (orjson)
-    documents.json token lists and questions by file content, for the next build (optional)
-    files/ symbols/ history/   bm25s indexes: numpy arrays (memory-mapped) and vocabularies
+    documents/     term counts and questions by file content, for the next build (optional)
+    files/ symbols/ history/   BM25 postings: numpy arrays (memory-mapped) and vocabularies
 
 Written under a temporary name and renamed into place; JSON and numpy only, never pickle.
 """
@@ -18,14 +18,14 @@ from pathlib import Path
 
 import orjson
 
-from retrieval.corpus import DOCUMENTS_FILE, Corpus, DocumentCache, SymbolEntry
+from retrieval.corpus import DOCUMENTS_DIR, Corpus, DocumentCache, SymbolEntry
 from retrieval.dense import DenseSignal
 from retrieval.expand import Neighbourhood
 from retrieval.history_signal import HistorySignal, PastChange
 from retrieval.lexical import LexicalIndex
 from retrieval.locate import SearchIndex
 
-FORMAT = 1
+FORMAT = 2  # 2: BM25 postings of our own instead of bm25s's files
 
 
 def save_search(index: SearchIndex, directory: Path, commit: str,
@@ -37,10 +37,10 @@ def save_search(index: SearchIndex, directory: Path, commit: str,
     temporary = directory.with_name(f"{directory.name}.{uuid.uuid4().hex[:8]}.tmp")
     temporary.mkdir(parents=True)
     if documents is not None:
-        documents.save(temporary / DOCUMENTS_FILE)
-    elif (directory / DOCUMENTS_FILE).exists():
+        documents.save(temporary / DOCUMENTS_DIR)
+    elif (directory / DOCUMENTS_DIR).exists():
         # Documents are keyed by file content, not commit: the earlier ones stay valid.
-        os.replace(directory / DOCUMENTS_FILE, temporary / DOCUMENTS_FILE)
+        os.replace(directory / DOCUMENTS_DIR, temporary / DOCUMENTS_DIR)
     corpus = index.corpus
     meta = {
         "format": FORMAT, "commit": commit,

@@ -95,7 +95,7 @@ def related_issues(text: str, number: int | None, items: Sequence[PastItem],
             for closed in item.closes:
                 fixers.setdefault(closed, []).append(item)
     tokens = list(dict.fromkeys(tokenize(text)))
-    lexical = LexicalIndex([tokenize(f"{i.title}\n{i.body}") for i in issues])
+    lexical = LexicalIndex.from_tokens([tokenize(f"{i.title}\n{i.body}") for i in issues])
     scores = lexical.scores(tokens)
     top = top_indices(scores, CANDIDATES)
     if not top:

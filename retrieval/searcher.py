@@ -15,14 +15,21 @@ from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
 from navbot.config import Settings
-from retrieval.corpus import DOCUMENTS_FILE, DocumentCache
+from navbot.gc_pause import without_gc
+from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.dense import DenseSignal, question_items
 from retrieval.embed import Embedder
 from retrieval.history_signal import HistorySignal
 from retrieval.llm_questions import STORE_FILE, LLMQuestions, LLMQuestionStore, index_llm
 from retrieval.locate import SearchIndex
 from retrieval.persist import load_search, save_search
-from retrieval.vectors import SyncStats, VectorCollection, collection_name, open_client
+from retrieval.vectors import (
+    SyncStats,
+    VectorCollection,
+    collection_name,
+    ledger_path,
+    open_client,
+)
 
 if TYPE_CHECKING:
     from bot.llm import LLMClient, UsageLedger
@@ -41,11 +48,12 @@ class SearchBuilder:
         self.repo = repo
         self.progress = progress
         self.saved = search_dir(settings, repo_key)
-        self.documents = DocumentCache(self.saved / DOCUMENTS_FILE)
+        self.documents = DocumentCache(self.saved / DOCUMENTS_DIR)
         self.questions: VectorCollection | None = None
         if embedder is not None:
-            self.questions = VectorCollection(open_client(settings),
-                                              collection_name(repo_key, "questions"), embedder)
+            name = collection_name(repo_key, "questions")
+            self.questions = VectorCollection(lambda: open_client(settings), name, embedder,
+                                              ledger_path(settings, name))
         self.llm_questions: LLMQuestions | None = None
         if llm is not None and embedder is not None and settings.llm_index_questions:
             # Beside the search directory, which is replaced on every save.
@@ -56,6 +64,7 @@ class SearchBuilder:
         """The dense signal over this repository's questions, when embeddings are on."""
         return DenseSignal(self.questions) if self.questions is not None else None
 
+    @without_gc
     def build(self, facts: dict[str, FileFacts], graph: GraphData
               ) -> tuple[SearchIndex, SyncStats | None]:
         """Search over this state, and what syncing the questions cost."""
@@ -68,6 +77,7 @@ class SearchBuilder:
             stats = self.questions.sync(items, self.progress)
         return SearchIndex.build(corpus, graph, self.dense()), stats
 
+    @without_gc
     def build_and_save(self, facts: dict[str, FileFacts], graph: GraphData, commit: str
                        ) -> tuple[SearchIndex, SyncStats | None]:
         """Build the search of `commit` and save it for later `navbot ask` runs."""
@@ -75,6 +85,7 @@ class SearchBuilder:
         save_search(search, self.saved, commit, self.documents)
         return search, stats
 
+    @without_gc
     def load(self, commit: str) -> SearchIndex | None:
         """The saved search of `commit`, or None when it must be built."""
         return load_search(self.saved, commit, self.dense())

@@ -8,17 +8,23 @@ function) and telemetry is off.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+import orjson
 
 from navbot.config import Settings
 from navbot.errors import IndexStoreError
 from retrieval.embed import Embedder, Progress, text_hash
 
 UPSERT_BATCH = 2000
+LEDGER_DIR = "navbot-ledgers"  # beside chroma's own files: deleting the store drops them too
 
 
 @dataclass(frozen=True)
@@ -75,42 +81,117 @@ def collection_name(repo_key: str, kind: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"navbot-{repo_key}-{kind}")[:200]
 
 
-class VectorCollection:
-    """One repository's collection of one kind, kept in step with its texts."""
+def ledger_path(settings: Settings, name: str) -> Path | None:
+    """Where the embedded store notes what collection `name` holds; None with a chroma server.
 
-    def __init__(self, client: Any, name: str, embedder: Embedder) -> None:
+    Only navbot writes to the embedded store, always through `VectorCollection.sync` and
+    under the ledger's lock, so the note can stand in for asking chroma. A server is shared
+    with other workers and tools, so it is always asked.
+    """
+    if settings.chroma_url:
+        return None
+    return settings.home / "chroma" / LEDGER_DIR / f"{name}.json"
+
+
+class VectorCollection:
+    """One repository's collection of one kind, kept in step with its texts.
+
+    chroma is opened only when the collection must change or be searched: with a `ledger`
+    saying every text is already stored, a sync reads that file and nothing else.
+    """
+
+    def __init__(self, connect: Callable[[], Any], name: str, embedder: Embedder,
+                 ledger: Path | None = None) -> None:
         self.embedder = embedder
-        metadata = {"hnsw:space": "cosine", "model": embedder.model_name}
-        self._collection = client.get_or_create_collection(name, embedding_function=None,
-                                                           metadata=metadata)
-        if (self._collection.metadata or {}).get("model") != embedder.model_name:
-            # Vectors of another model are not comparable: start the collection over.
-            client.delete_collection(name)
-            self._collection = client.get_or_create_collection(name, embedding_function=None,
-                                                               metadata=metadata)
+        self.name = name
+        self._connect = connect
+        self._ledger = ledger
+        self._opened: Any = None
         self._known: dict[str, str] | None = None
+
+    @property
+    def _collection(self) -> Any:
+        if self._opened is None:
+            client = self._connect()
+            metadata = {"hnsw:space": "cosine", "model": self.embedder.model_name}
+            opened = client.get_or_create_collection(self.name, embedding_function=None,
+                                                     metadata=metadata)
+            if (opened.metadata or {}).get("model") != self.embedder.model_name:
+                # Vectors of another model are not comparable: start the collection over.
+                client.delete_collection(self.name)
+                opened = client.get_or_create_collection(self.name, embedding_function=None,
+                                                         metadata=metadata)
+            self._opened = opened
+        return self._opened
 
     def known(self) -> dict[str, str]:
         """Stored ids and the content hash each was embedded from."""
+        if self._known is None:
+            self._known = self._read_ledger()
         if self._known is None:
             stored = self._collection.get(include=["metadatas"])
             self._known = {i: str((m or {}).get("hash", ""))
                            for i, m in zip(stored["ids"], stored["metadatas"] or [], strict=True)}
         return self._known
 
+    def _read_ledger(self) -> dict[str, str] | None:
+        if self._ledger is None:
+            return None
+        try:
+            noted = orjson.loads(self._ledger.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(noted, dict) or noted.get("model") != self.embedder.model_name:
+            return None
+        return dict(noted["hashes"])
+
+    def _write_ledger(self, known: dict[str, str]) -> None:
+        if self._ledger is None:
+            return
+        temporary = self._ledger.with_suffix(".tmp")
+        temporary.write_bytes(orjson.dumps({"model": self.embedder.model_name,
+                                            "hashes": known}))
+        os.replace(temporary, self._ledger)
+
+    @contextlib.contextmanager
+    def _ledger_locked(self) -> Iterator[None]:
+        if self._ledger is None:
+            yield
+            return
+        from filelock import FileLock
+
+        self._ledger.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self._ledger.with_suffix(".lock"))):
+            self._known = None  # another process may have synced since this one read it
+            yield
+
     def sync(self, items: Sequence[VectorItem], progress: Progress | None = None) -> SyncStats:
         """Make the collection hold exactly `items`, embedding only new or changed texts."""
-        known = self.known()
-        wanted = {item.id: item for item in items}
-        stale = [i for i in known if i not in wanted]
-        fresh = [item for item in wanted.values() if known.get(item.id) != text_hash(item.text)]
+        with self._ledger_locked():
+            known = self.known()
+            wanted = {item.id: item for item in items}
+            stale = [i for i in known if i not in wanted]
+            fresh = [item for item in wanted.values()
+                     if known.get(item.id) != text_hash(item.text)]
+            if not stale and not fresh:
+                return SyncStats(embedded=0, kept=len(wanted), removed=0)
+            if self._ledger is not None:
+                # A crash from here on leaves no note, so the next sync asks chroma.
+                self._ledger.unlink(missing_ok=True)
+            self._apply(known, stale, fresh, progress)
+            self._write_ledger(known)
+        return SyncStats(embedded=len(fresh), kept=len(wanted) - len(fresh), removed=len(stale))
+
+    def _apply(self, known: dict[str, str], stale: list[str], fresh: list[VectorItem],
+               progress: Progress | None) -> None:
+        """Delete `stale` ids and embed and store `fresh` items, keeping `known` in step."""
         for start in range(0, len(stale), UPSERT_BATCH):
             self._collection.delete(ids=stale[start:start + UPSERT_BATCH])
         for i in stale:
             del known[i]
         if not fresh:
             # Nothing to embed: do not load the model (seconds of torch start-up) for it.
-            return SyncStats(embedded=0, kept=len(wanted), removed=len(stale))
+            return
         vectors = self.embedder.embed([item.text for item in fresh], progress)
         for start in range(0, len(fresh), UPSERT_BATCH):
             batch = fresh[start:start + UPSERT_BATCH]
@@ -122,7 +203,6 @@ class VectorCollection:
                             "hash": text_hash(item.text)} for item in batch])
         for item in fresh:
             known[item.id] = text_hash(item.text)
-        return SyncStats(embedded=len(fresh), kept=len(wanted) - len(fresh), removed=len(stale))
 
     def search(self, texts: Sequence[str], limit: int) -> list[list[VectorHit]]:
         """For each query text, the `limit` most similar stored texts, best first."""

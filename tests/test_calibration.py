@@ -41,7 +41,7 @@ from retrieval.calibration import (
     strip_references,
     time_windows,
 )
-from retrieval.corpus import DOCUMENTS_FILE, DocumentCache
+from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.history_signal import HistorySignal
 from retrieval.params import default_params
 from retrieval.searcher import apply_github_history, open_search, search_dir
@@ -578,9 +578,9 @@ def searched_tokens(settings: Settings, path: Path, name: str) -> set[str]:
     """The tokens the saved search of `settings`' index of `path` holds for file `name`."""
     git = GitRepo(path)
     store = Indexer(settings).store_for(git)
-    documents = DocumentCache(search_dir(settings, store.root.name) / DOCUMENTS_FILE)
+    documents = DocumentCache(search_dir(settings, store.root.name) / DOCUMENTS_DIR)
     corpus = documents.build(git, store.load_state().facts)
-    return set(corpus.file_tokens[corpus.files.index(name)])
+    return set(corpus.file_terms(corpus.files.index(name)))
 
 
 def test_a_fix_cannot_find_itself_in_the_code_it_wrote(fast: Settings, tmp_path: Path) -> None:

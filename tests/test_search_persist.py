@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.config import Settings
-from retrieval.corpus import DOCUMENTS_FILE
+from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.doc_markup import is_doc_path
 from retrieval.embed import Embedder
 from retrieval.locate import locate
@@ -72,8 +74,11 @@ def test_a_new_builder_reads_only_the_changed_file(settings: Settings, tmp_path:
 
     from_scratch, _ = SearchBuilder(settings, GitRepo(path), "shop-scratch",
                                     Embedder()).build(second.facts, second.graph)
-    assert moved.corpus.file_tokens == from_scratch.corpus.file_tokens
-    assert moved.corpus.symbol_tokens == from_scratch.corpus.symbol_tokens
+    assert moved.corpus.files == from_scratch.corpus.files
+    assert [moved.corpus.file_terms(i) for i in range(len(moved.corpus.files))] == \
+        [from_scratch.corpus.file_terms(i) for i in range(len(moved.corpus.files))]
+    assert [moved.corpus.symbol_terms(i) for i in range(len(moved.corpus.symbols))] == \
+        [from_scratch.corpus.symbol_terms(i) for i in range(len(moved.corpus.symbols))]
     assert moved.corpus.questions == from_scratch.corpus.questions
     for text in ISSUES.values():
         assert [f.path for f in locate(moved, text).files] == \
@@ -82,7 +87,7 @@ def test_a_new_builder_reads_only_the_changed_file(settings: Settings, tmp_path:
 
 def test_documents_from_other_code_are_not_trusted(settings: Settings, tmp_path: Path) -> None:
     path, second = _move_forward(settings, tmp_path)
-    stored = settings.repo_dir("shop-test") / "search" / DOCUMENTS_FILE
+    stored = settings.repo_dir("shop-test") / "search" / DOCUMENTS_DIR / "documents.json"
     saved = json.loads(stored.read_text())
     saved["fingerprint"] = "written-by-an-older-tokenizer"
     stored.write_text(json.dumps(saved))
@@ -95,11 +100,36 @@ def test_documents_from_other_code_are_not_trusted(settings: Settings, tmp_path:
 def test_a_broken_documents_file_only_costs_a_rebuild(settings: Settings, tmp_path: Path
                                                       ) -> None:
     path, second = _move_forward(settings, tmp_path)
-    stored = settings.repo_dir("shop-test") / "search" / DOCUMENTS_FILE
-    stored.write_bytes(b"{truncated")
+    stored = settings.repo_dir("shop-test") / "search" / DOCUMENTS_DIR / "terms.npy"
+    stored.write_bytes(b"\x93NUMPY truncated")
     repo = CountingRepo(path)
     search, _ = SearchBuilder(settings, repo, "shop-test", Embedder()).build(
         second.facts, second.graph)
     assert len(repo.blobs_read) == sum(1 for path, f in second.facts.items()
                                        if f.language or is_doc_path(path))
     assert locate(search, ISSUES["emails"]).files[0].path == "shop/emails.py"
+
+
+def test_terms_no_file_uses_any_more_are_dropped_from_the_saved_vocabulary(
+        settings: Settings, tmp_path: Path) -> None:
+    """Each push may add terms; once dead terms are most of the vocabulary, saving drops them."""
+    path = tmp_path / "words"
+    repo = GitFixture(path)
+    indexer = Indexer(settings)
+    stored = tmp_path / "documents"
+    sizes = []
+    for round_ in range(4):
+        words = " ".join(f"word{round_}x{i}" for i in range(50))
+        repo.commit(f"Round {round_}", {"words.py": f"def f():\n    return '{words}'\n"})
+        result = indexer.index(path)
+        cache = DocumentCache(stored)
+        corpus = cache.build(GitRepo(path), result.facts)
+        shutil.rmtree(stored, ignore_errors=True)
+        cache.save(stored)
+        sizes.append(len(json.loads((stored / "documents.json").read_text())["vocabulary"]))
+        fresh = DocumentCache().build(GitRepo(path), result.facts)
+        assert corpus.file_terms(0) == fresh.file_terms(0)
+        assert len(fresh.vocabulary) <= sizes[-1] <= 2 * len(fresh.vocabulary)
+    assert sizes[1] > sizes[0] and any(b < a for a, b in itertools.pairwise(sizes))
+    reloaded = DocumentCache(stored).build(GitRepo(path), indexer.index(path).facts)
+    assert "word3x7" in reloaded.file_terms(0) and "word0x7" not in reloaded.vocabulary.ids

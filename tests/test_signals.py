@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +22,13 @@ from retrieval.persist import load_search, save_search
 from retrieval.query import parse_issue
 from retrieval.questions import file_question, first_sentence, is_public, symbol_questions
 from retrieval.searcher import SearchBuilder
-from retrieval.vectors import VectorCollection, VectorItem, collection_name, open_client
+from retrieval.vectors import (
+    VectorCollection,
+    VectorItem,
+    collection_name,
+    ledger_path,
+    open_client,
+)
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.gitfixture import GitFixture
 
@@ -58,13 +67,15 @@ def test_dense_queries_are_title_paragraph_and_errors() -> None:
 def test_sync_embeds_only_new_or_changed_texts(settings: Settings) -> None:
     embedder = Embedder()
     client = open_client(settings)
-    collection = VectorCollection(client, collection_name("shop-1234", "questions"), embedder)
+    collection = VectorCollection(lambda: client, collection_name("shop-1234", "questions"),
+                                  embedder)
     items = [VectorItem("a#1", "Which function rounds a price to whole cents?", "p.py", "f"),
              VectorItem("b#1", "Which class holds the items in a cart?", "c.py", "Cart"),
              VectorItem("c#1", "Which function emails a receipt?", "e.py", "send")]
     first = collection.sync(items)
     assert (first.embedded, first.kept, first.removed) == (3, 0, 0) and embedder.calls == 3
-    again = VectorCollection(client, collection_name("shop-1234", "questions"), embedder)
+    again = VectorCollection(lambda: client, collection_name("shop-1234", "questions"),
+                             embedder)
     assert again.sync(items).embedded == 0 and embedder.calls == 3  # hashes were stored
     changed = [items[0], VectorItem("b#1", "Which class is a shopping basket?", "c.py", "Cart"),
                VectorItem("d#1", "Which method reserves stock?", "i.py", "Stock.reserve")]
@@ -73,6 +84,80 @@ def test_sync_embeds_only_new_or_changed_texts(settings: Settings) -> None:
     [hits] = again.search(["rounding prices to cents"], limit=3)
     assert hits[0].path == "p.py" and hits[0].similarity > hits[-1].similarity
     assert {h.path for h in hits} == {"p.py", "c.py", "i.py"}
+
+
+class Connections:
+    """Opens the embedded store like `open_client`, counting how often it was asked to."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self.opened = settings, 0
+
+    def __call__(self) -> Any:
+        self.opened += 1
+        return open_client(self.settings)
+
+
+class FailingEmbedder(Embedder):
+    """A real embedder that fails while `fail` is set, as a crash in the middle of a sync."""
+
+    fail = False
+
+    def embed(self, texts: Sequence[str], progress: Any = None) -> Any:
+        """Embed, or fail while `fail` is set."""
+        if self.fail:
+            raise RuntimeError("killed while embedding")
+        return super().embed(texts, progress)
+
+
+QUESTIONS = [VectorItem("a#1", "Which function rounds a price to whole cents?", "p.py", "f"),
+             VectorItem("b#1", "Which class holds the items in a cart?", "c.py", "Cart")]
+
+
+def _synced(settings: Settings, repo_key: str, embedder: Embedder) -> tuple[str, Path]:
+    """A questions collection synced with QUESTIONS through its ledger: its name and ledger."""
+    name = collection_name(repo_key, "questions")
+    ledger = ledger_path(settings, name)
+    assert ledger is not None
+    VectorCollection(Connections(settings), name, embedder, ledger).sync(QUESTIONS)
+    return name, ledger
+
+
+def test_the_ledger_spares_opening_chroma_when_nothing_changed(settings: Settings) -> None:
+    embedder = Embedder()
+    name, ledger = _synced(settings, "shop-77", embedder)
+    connections = Connections(settings)
+    again = VectorCollection(connections, name, embedder, ledger)  # as a new process
+    stats = again.sync(QUESTIONS)
+    assert (stats.embedded, stats.kept, connections.opened) == (0, 2, 0)
+    stats = again.sync(QUESTIONS[:1])
+    assert (stats.removed, connections.opened) == (1, 1)
+    # The ledger and chroma agree: a process without the ledger sees the same.
+    assert VectorCollection(Connections(settings), name, embedder).known() == again.known()
+    assert again.search(["rounding prices"], limit=5)[0][0].path == "p.py"
+
+
+def test_a_sync_that_dies_midway_leaves_chroma_to_be_asked(settings: Settings) -> None:
+    embedder = FailingEmbedder()
+    name, ledger = _synced(settings, "shop-78", embedder)
+    embedder.fail = True
+    changed = [QUESTIONS[0], VectorItem("c#1", "Which function emails a receipt?", "e.py", "s")]
+    with pytest.raises(RuntimeError):
+        VectorCollection(Connections(settings), name, embedder, ledger).sync(changed)
+    assert not ledger.exists()  # "b#1" is gone from chroma, so the old note would lie
+    embedder.fail = False
+    connections = Connections(settings)
+    stats = VectorCollection(connections, name, embedder, ledger).sync(changed)
+    assert (stats.embedded, stats.removed, connections.opened) == (1, 0, 1)
+    assert set(VectorCollection(Connections(settings), name, embedder).known()) == {"a#1", "c#1"}
+
+
+def test_a_ledger_of_another_model_is_not_trusted(settings: Settings) -> None:
+    name, ledger = _synced(settings, "shop-79", Embedder())
+    noted = json.loads(ledger.read_text())
+    ledger.write_text(json.dumps({**noted, "model": "another-model"}))
+    connections = Connections(settings)
+    stats = VectorCollection(connections, name, Embedder(), ledger).sync(QUESTIONS)
+    assert (stats.embedded, connections.opened) == (0, 1)  # asked chroma; hashes matched
 
 
 @pytest.fixture
@@ -193,8 +278,9 @@ def chroma_server(tmp_path: Path):
 
 def test_chroma_server_mode_is_the_same_code(settings: Settings, chroma_server: str) -> None:
     served = settings.model_copy(update={"chroma_url": chroma_server})
-    collection = VectorCollection(open_client(served), collection_name("shop-9", "questions"),
-                                  Embedder())
+    name = collection_name("shop-9", "questions")
+    assert ledger_path(served, name) is None  # a shared server is always asked
+    collection = VectorCollection(lambda: open_client(served), name, Embedder())
     stats = collection.sync([VectorItem("a#1", "Which function emails a receipt?", "e.py", "f"),
                              VectorItem("b#1", "Which class is a cart?", "c.py", "Cart")])
     assert stats.embedded == 2
