@@ -16,21 +16,30 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from indexer.graph import GraphData
+from indexer.parse import CLASS_LIKE
 from indexer.resolve import python_module_names
 from retrieval.corpus import Corpus
 from retrieval.dense import DenseScores, DenseSignal
 from retrieval.expand import Neighbourhood
 from retrieval.history_signal import HistorySignal, RelatedChange
 from retrieval.lexical import LexicalIndex, top_indices
+from retrieval.mentions import Mentions, collect_mentions
 from retrieval.params import Params, default_params
 from retrieval.query import IssueQueries, parse_issue
+from retrieval.symbol_rank import (
+    NAME_PART_MAX,
+    class_members,
+    fuse_symbols,
+    name_parts,
+    symbol_signal_ranks,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
 LISTED_FILES = 3  # files a comment lists; confidence is about these
 CANDIDATES = 100
-SPECIFIC_MAX_FILES = 5  # a name defined in more files than this says little
+SYMBOL_SIGNALS_KEPT = 300  # candidates whose signal ranks a localization keeps for refits
 MAX_QUERY_TOKENS = 5000  # a pasted log can be megabytes; its start says what matters
 
 
@@ -67,6 +76,8 @@ class Localization:
     shape: str
     signals: dict[str, dict[str, int]] = field(default_factory=dict)
     related: list[RelatedChange] = field(default_factory=list)
+    # The best candidate symbols ("path::qualname") with their per-signal ranks, for refits.
+    symbol_signals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def would_post(self, threshold: float) -> bool:
         """Whether the files section clears the posting gate at `threshold`."""
@@ -118,12 +129,16 @@ class SearchIndex:
         self.by_name: dict[str, list[int]] = defaultdict(list)
         self.by_qualname: dict[str, list[int]] = defaultdict(list)
         self.by_file: dict[str, list[int]] = defaultdict(list)
+        self.by_name_part: dict[str, list[int]] = defaultdict(list)
         self.symbol_position: dict[tuple[str, str], int] = {}
+        self.symbol_paths = [symbol.path for symbol in corpus.symbols]
         for i, symbol in enumerate(corpus.symbols):
             self.symbol_position.setdefault((symbol.path, symbol.qualname), i)
             self.by_name[symbol.name].append(i)
             self.by_qualname[symbol.qualname].append(i)
             self.by_file[symbol.path].append(i)
+            for part in name_parts(symbol.name):
+                self.by_name_part[part].append(i)
         self.modules = {name: path for path, name in python_module_names(corpus.files).items()}
 
     @classmethod
@@ -167,59 +182,6 @@ class SearchIndex:
         return []
 
 
-class _Mentions:
-    """What the issue names outright, as scores and evidence per file and symbol."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, float] = defaultdict(float)
-        self.symbols: dict[int, float] = defaultdict(float)
-        self.evidence: dict[str, list[str]] = defaultdict(list)
-        self.symbol_evidence: dict[int, list[str]] = defaultdict(list)
-        self.specific_names = 0
-
-    def add_file(self, path: str, weight: float, why: str) -> None:
-        self.files[path] += weight
-        if why not in self.evidence[path]:
-            self.evidence[path].append(why)
-
-    def add_symbol(self, index: SearchIndex, i: int, weight: float, why: str) -> None:
-        self.symbols[i] += weight
-        if why not in self.symbol_evidence[i]:
-            self.symbol_evidence[i].append(why)
-        self.add_file(index.corpus.symbols[i].path, weight / 2, why)
-
-
-def _collect_mentions(index: SearchIndex, queries: IssueQueries) -> _Mentions:
-    mentions = _Mentions()
-    for written in queries.paths:
-        matches = index.files_matching(written)
-        for path in matches:
-            mentions.add_file(path, 1.0 / len(matches), f"the issue names `{written}`")
-    for frame in queries.frames:
-        matches = index.files_matching(frame.path)
-        for path in matches:
-            symbol = index.innermost_symbol(path, frame.line)
-            where = f"`{path}` line {frame.line}" + (f" in `{frame.function}`"
-                                                     if frame.function else "")
-            if symbol is not None:
-                mentions.add_symbol(index, symbol, 1.0 / len(matches), f"traceback frame {where}")
-    for dotted in queries.dotted:
-        found = index.resolve_dotted(dotted)
-        files = {index.corpus.symbols[i].path for i in found}
-        for i in found:
-            mentions.add_symbol(index, i, 1.0 / max(len(files), 1),
-                                f"the issue names `{dotted}`")
-    for name in queries.identifiers:
-        found = index.by_name.get(name, [])
-        files = {index.corpus.symbols[i].path for i in found}
-        if not found or len(files) > SPECIFIC_MAX_FILES:
-            continue
-        mentions.specific_names += 1
-        for i in found:
-            mentions.add_symbol(index, i, 0.5 / len(files), f"defines `{name}`, named in the issue")
-    return mentions
-
-
 def _ranks(scored: dict[str, float]) -> dict[str, int]:
     ordered = sorted(scored, key=lambda key: (-scored[key], key))
     return {key: rank for rank, key in enumerate(ordered, start=1)}
@@ -250,7 +212,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     for i in top_symbols:
         best_symbol.setdefault(corpus.symbols[i].path, i)
     symbol_lexical = {path: float(symbol_scores[i]) for path, i in best_symbol.items()}
-    mentions = _collect_mentions(index, queries)
+    mentions = collect_mentions(index, queries)
 
     signals = {"file_lexical": _ranks(file_lexical), "symbol_lexical": _ranks(symbol_lexical),
                "mention": _ranks(dict(mentions.files))}
@@ -284,15 +246,19 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     dense_symbols = [index.symbol_position[key] for key in
                      sorted(dense.symbols, key=lambda key: -dense.symbols[key])
                      if key in index.symbol_position]
-    symbols = _rank_symbols(index, symbol_scores, top_symbols, dense_symbols, mentions, ranked,
-                            params, limit)
+    order, symbol_score, candidates = _rank_symbols(index, symbol_scores, top_symbols,
+                                                   dense_symbols, mentions, queries, ranked,
+                                                   params)
+    symbols = _symbol_results(index, order, symbol_score, mentions, ranked, limit)
     features = confidence_features(ranked, fused, signals, mentions.specific_names)
     related = index.history.related(tokens) if index.history is not None else []
+    symbol_signals = {f"{corpus.symbols[i].path}::{corpus.symbols[i].qualname}":
+                      candidates[i] for i in order[:SYMBOL_SIGNALS_KEPT]}
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
-                        features, queries.shape, signals, related)
+                        features, queries.shape, signals, related, symbol_signals)
 
 
-def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
+def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,
                    best_symbol: dict[str, int], lexical_hit: bool, tokens: list[str]
                    ) -> list[str]:
     evidence = list(mentions.evidence.get(path, []))
@@ -307,33 +273,35 @@ def _file_evidence(index: SearchIndex, path: str, mentions: _Mentions,
 
 
 def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: list[int],
-                  dense_symbols: list[int], mentions: _Mentions, ranked_files: list[str],
-                  params: Params, limit: int) -> list[RankedSymbol]:
-    """Symbols by their BM25 and dense ranks, what the issue names, and their file's rank.
+                  dense_symbols: list[int], mentions: Mentions, queries: IssueQueries,
+                  ranked_files: list[str], params: Params
+                  ) -> tuple[list[int], dict[int, float], dict[int, dict[str, int]]]:
+    """Symbols best first, their fused scores, and each candidate's per-signal ranks."""
+    corpus = index.corpus
+    named_classes = {(corpus.symbols[i].path, corpus.symbols[i].qualname)
+                     for i in mentions.symbols if corpus.symbols[i].kind in CLASS_LIKE}
+    name_matches = [i for name in queries.identifiers
+                    if len(found := index.by_name_part.get(name, [])) <= NAME_PART_MAX
+                    for i in found]
+    candidates = symbol_signal_ranks(
+        scores=symbol_scores, lexical=top_symbols, dense=dense_symbols,
+        mentioned=mentions.symbols, listed_files=ranked_files[:LISTED_FILES],
+        by_file=index.by_file,
+        members=class_members(named_classes, index.by_file,
+                              [s.qualname for s in corpus.symbols]),
+        name_matches=name_matches, path_of=index.symbol_paths,
+        file_rank={path: rank for rank, path in enumerate(ranked_files, start=1)},
+        unranked_file=CANDIDATES)
+    score = fuse_symbols(candidates, params.symbol_weights(), params.fusion["rrf_k"])
+    return sorted(score, key=lambda i: (-score[i], i)), score, candidates
 
-    The symbols of the listed files also count by their BM25 rank within their file: the
-    right function of the right file is often outscored across the whole repository by
-    functions of files that are not the answer.
-    """
-    k = params.fusion["rrf_k"]
+
+def _symbol_results(index: SearchIndex, order: list[int], score: dict[int, float],
+                    mentions: Mentions, ranked_files: list[str], limit: int
+                    ) -> list[RankedSymbol]:
     file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
-    score: dict[int, float] = defaultdict(float)
-    for rank, i in enumerate(top_symbols, start=1):
-        score[i] += params.fusion["symbol_lexical"] / (k + rank)
-    for rank, i in enumerate(dense_symbols, start=1):
-        score[i] += params.fusion.get("dense", 0.0) / (k + rank)
-    for i, weight in mentions.symbols.items():
-        score[i] += params.fusion["mention"] * weight / (k + 1)
-    in_file = params.symbols.get("in_file", 0.0)
-    for path in ranked_files[:LISTED_FILES] if in_file else []:
-        own = sorted((i for i in index.by_file.get(path, []) if symbol_scores[i] > 0),
-                     key=lambda i: (-symbol_scores[i], i))
-        for rank, i in enumerate(own, start=1):
-            score[i] += in_file / (k + rank)
-    for i in list(score):
-        score[i] += 1.0 / (k + file_rank.get(index.corpus.symbols[i].path, CANDIDATES))
     symbols = []
-    for i in sorted(score, key=lambda i: (-score[i], i))[:limit]:
+    for i in order[:limit]:
         entry = index.corpus.symbols[i]
         evidence = list(mentions.symbol_evidence.get(i, []))
         if file_rank.get(entry.path, CANDIDATES) <= LISTED_FILES:

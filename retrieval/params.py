@@ -29,12 +29,20 @@ class Params:
     confidence: dict[str, float]
     post_threshold: float
     fusion_by_shape: dict[str, dict[str, float]] = field(default_factory=dict)
-    # Symbol ranking: `in_file` weighs a symbol's BM25 rank among the symbols of a listed file.
+    # Symbol fusion weights by signal (see retrieval.symbol_rank); missing ones default below.
     symbols: dict[str, float] = field(default_factory=dict)
 
     def fusion_for(self, shape: str | None) -> dict[str, float]:
         """The fusion weights for issues of `shape` (None: the shared weights)."""
         return {**self.fusion, **self.fusion_by_shape.get(shape or "", {})}
+
+    def symbol_weights(self) -> dict[str, float]:
+        """Symbol fusion weights: the file signals' weights where a symbol signal shares the
+        name, the file's rank at 1, the newer signals off, unless `symbols` says otherwise."""
+        defaults = {name: self.fusion.get(name, 0.0)
+                    for name in ("symbol_lexical", "dense", "mention")}
+        return {**defaults, "in_file": 0.0, "member": 0.0, "name_part": 0.0, "file": 1.0,
+                **self.symbols}
 
 
 def load_params(path: Path | None = None) -> Params:

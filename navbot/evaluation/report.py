@@ -112,7 +112,7 @@ class SignalLog:
     def write(self, record: dict[str, Any]) -> None:
         """Append one instance's signals, gold files and confidence features."""
         keys = ("instance_id", "repo", "gold_files", "signals", "test_files", "features",
-                "shape")
+                "shape", "gold_symbols", "symbol_signals")
         self._handle.write(json.dumps({k: record[k] for k in keys}) + "\n")
         self._handle.flush()
 

@@ -169,7 +169,8 @@ class EvalRun:
             "would_post": found.would_post(self.report.threshold),
             "features": found.features, "shape": found.shape,
             # Per-signal file ranks, so fusion weights can be refitted without re-running.
-            "signals": found.signals, "test_files": sorted(
+            "signals": found.signals, "symbol_signals": found.symbol_signals,
+            "gold_symbols": [f"{p}::{q}" for p, q in gold_funcs], "test_files": sorted(
                 {p for ranks in found.signals.values() for p in ranks if is_test_path(p)}),
             "latency_s": latency, "bm25_latency_s": bm25_latency,
             "index_mode": "incremental" if indexed.incremental else "full",
