@@ -237,7 +237,7 @@ def main() -> None:
                          f"{'--data ' + args.data.name + ' ' if args.data else ''}--write "
                          f"{args.write} (signals sha256 {digest}, "
                          f"{datetime.now(UTC).date().isoformat()})",
-            # Symbol weights are not fitted here (the signals hold file ranks only): kept.
+            # Symbol weights are kept: benchmarks/fit_symbols.py fits them, after this.
             "fit": summary, "fusion": fusion, "fusion_by_shape": by_shape,
             "symbols": fitted.symbols,
             "confidence": coefficients,
