@@ -123,6 +123,7 @@ def main() -> None:
         data.update({
             "version": base.version + 1, "symbols": weights,
             "symbols_fitted_by": f"python benchmarks/fit_symbols.py {args.signals.name} "
+                                 f"{'--base ' + str(args.base) + ' ' if args.base else ''}"
                                  f"--write {args.write} (signals sha256 {digest}, "
                                  f"{datetime.now(UTC).date().isoformat()})",
             "symbols_fit": summary,
