@@ -101,9 +101,10 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
     settings = _settings(ctx)
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     # The collector stays paused from the index to the saved search: the imports in between
-    # would otherwise rescan every object of the index held in memory.
+    # would otherwise rescan every object of the index held in memory. The process ends
+    # right after, so what it built is frozen rather than walked once more.
     try:
-        with paused_gc():
+        with paused_gc(freeze=True):
             result = Indexer(settings, progress).index(path, commit=commit, full=full)
             mark = time.perf_counter()
             builder = SearchBuilder(settings, GitRepo(path), result.repo,
@@ -211,7 +212,7 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
         raise click.UsageError("give the issue's text as an argument or with --issue-file")
     settings = _settings(ctx)
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
-    with paused_gc():  # as in `index`: loading the search and importing chroma, torch
+    with paused_gc(freeze=True):  # as in `index`: loading the search and importing chroma, torch
         try:
             search, manifest = open_search(settings, path, commit, progress)
         finally:

@@ -20,8 +20,15 @@ R = TypeVar("R")
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
-    """Disable the cyclic collector for the block, unless an outer block already did."""
+def paused_gc(freeze: bool = False) -> Iterator[None]:
+    """Disable the cyclic collector for the block, unless an outer block already did.
+
+    Everything allocated in the block is young when the collector resumes, so its first
+    pass walks all of it (a third of a second on sympy). A short-lived command about to
+    exit passes `freeze` to skip that: what survives the block is moved out of the
+    collector's sight (`gc.freeze`) instead. A long-lived worker must not, since cycles
+    among frozen objects would never be freed.
+    """
     if not gc.isenabled():
         yield
         return
@@ -29,6 +36,8 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         gc.enable()
 
 

@@ -83,17 +83,17 @@ class Rows:
         """Count the tokens of each document, adding new terms to `vocabulary`."""
         import numpy as np
 
-        offsets, terms, counts = [0], [], []
-        for tokens in documents:
-            ids, numbers = np.unique(np.asarray(vocabulary.add(tokens), dtype="int32"),
-                                     return_counts=True)
-            terms.append(ids)
-            counts.append(numbers.astype("int32"))
-            offsets.append(offsets[-1] + len(ids))
-        if not terms:
-            return cls.empty()
-        return cls(np.asarray(offsets, dtype="int64"), np.concatenate(terms).astype("int32"),
-                   np.concatenate(counts).astype("int32"))
+        ids = [vocabulary.add(tokens) for tokens in documents]
+        lengths = np.fromiter((len(d) for d in ids), dtype="int64", count=len(ids))
+        flat = np.fromiter((i for d in ids for i in d), dtype="int64", count=int(lengths.sum()))
+        # One sort for all documents: (document, term) keys, sorted, give each row's terms
+        # in order and, with their repeats counted, the term counts.
+        width = max(len(vocabulary), 1)
+        keys, counts = np.unique(np.repeat(np.arange(len(ids)), lengths) * width + flat,
+                                 return_counts=True)
+        per_row = np.bincount(keys // width, minlength=len(ids))
+        offsets = np.concatenate([[0], np.cumsum(per_row)]).astype("int64")
+        return cls(offsets, (keys % width).astype("int32"), counts.astype("int32"))
 
     @classmethod
     def concat(cls, parts: Sequence[Rows]) -> Rows:
@@ -119,10 +119,7 @@ class Rows:
         import numpy as np
 
         picked = np.asarray(rows, dtype="int64")
-        starts = self.offsets[picked]
-        lengths = self.offsets[picked + 1] - starts
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype("int64")
-        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        offsets, positions = _spans(self.offsets[picked], self.offsets[picked + 1])
         return Rows(offsets, self.terms[positions], self.counts[positions])
 
     def lengths(self) -> np.ndarray:
@@ -186,21 +183,21 @@ class LexicalIndex:
                                          allow_pickle=False))
         return index
 
-    def _term_ids(self, tokens: Sequence[str]) -> list[int]:
+    def _term_ids(self, tokens: Sequence[str]) -> np.ndarray:
+        """Ids of the `tokens` this index has postings for, repeats kept, in order."""
+        import numpy as np
+
         ids = self.vocabulary.ids
-        last = len(self.indptr) - 1  # terms added to a shared vocabulary after this build
-        found = []
-        for token in tokens:
-            term_id = ids.get(token)
-            if term_id is not None and term_id < last \
-                    and self.indptr[term_id + 1] > self.indptr[term_id]:
-                found.append(term_id)
-        return found
+        # Terms added to a shared vocabulary after this build have no postings here.
+        last = len(self.indptr) - 1
+        found = np.fromiter((i for t in tokens if (i := ids.get(t, last)) < last),
+                            dtype="int64")
+        return found[self.indptr[found + 1] > self.indptr[found]]
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         """The tokens of `tokens` that occur somewhere in the corpus."""
-        known = set(self._term_ids(tokens))
-        return [t for t in tokens if self.vocabulary.ids.get(t) in known]
+        return [t for t, i in zip(tokens, self._ids_or_none(tokens), strict=True)
+                if i is not None]
 
     def terms_in(self, document: int, tokens: Sequence[str]) -> list[str]:
         """The `tokens` that occur in `document`, in the order given."""
@@ -217,7 +214,7 @@ class LexicalIndex:
         return found
 
     def _ids_or_none(self, tokens: Sequence[str]) -> list[int | None]:
-        known = set(self._term_ids(tokens))
+        known = set(self._term_ids(tokens).tolist())
         return [i if (i := self.vocabulary.ids.get(t)) in known else None for t in tokens]
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
@@ -228,12 +225,20 @@ class LexicalIndex:
         import numpy as np
 
         ids = self._term_ids(tokens)
-        if not ids or self.size == 0:
+        if not len(ids) or self.size == 0:
             return np.zeros(self.size, dtype="float32")
-        spans = [(int(self.indptr[i]), int(self.indptr[i + 1])) for i in ids]
-        documents = np.concatenate([self.indices[a:b] for a, b in spans])
-        weights = np.concatenate([self.data[a:b] for a, b in spans])
-        return np.bincount(documents, weights=weights, minlength=self.size).astype("float32")
+        _, positions = _spans(self.indptr[ids], self.indptr[ids + 1])
+        return np.bincount(self.indices[positions], weights=self.data[positions],
+                           minlength=self.size).astype("float32")
+
+
+def _spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the spans `starts[i]:ends[i]` laid end to end, and where each begins."""
+    import numpy as np
+
+    lengths = ends - starts
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype("int64")
+    return offsets, np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
 
 
 def top_indices(scores: np.ndarray, k: int) -> list[int]:
