@@ -251,7 +251,8 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     order, symbol_score, candidates = _rank_symbols(index, symbol_scores, top_symbols,
                                                    dense_symbols, mentions, queries, ranked,
                                                    params)
-    symbols = _symbol_results(index, order, symbol_score, mentions, ranked, limit)
+    symbols = _symbol_results(index, order, symbol_score, candidates, mentions,
+                              set(queries.identifiers), ranked, limit)
     features = confidence_features(ranked, fused, signals, mentions.specific_names)
     related = index.history.related(tokens) if index.history is not None else []
     symbol_signals = {f"{corpus.symbols[i].path}::{corpus.symbols[i].qualname}":
@@ -299,13 +300,20 @@ def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: li
 
 
 def _symbol_results(index: SearchIndex, order: list[int], score: dict[int, float],
-                    mentions: Mentions, ranked_files: list[str], limit: int
+                    candidates: dict[int, dict[str, int]], mentions: Mentions,
+                    identifiers: set[str], ranked_files: list[str], limit: int
                     ) -> list[RankedSymbol]:
     file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
     symbols = []
     for i in order[:limit]:
         entry = index.corpus.symbols[i]
         evidence = list(mentions.symbol_evidence.get(i, []))
+        if "member" in candidates[i]:
+            owner = entry.qualname.rsplit(".", 1)[0]
+            evidence.append(f"a member of `{owner}`, whose class the issue names")
+        for part in name_parts(entry.name) if "name_part" in candidates[i] else []:
+            if part in identifiers:
+                evidence.append(f"named after `{part}`, which the issue names")
         if file_rank.get(entry.path, CANDIDATES) <= LISTED_FILES:
             evidence.append(f"in `{entry.path}`, ranked #{file_rank[entry.path]}")
         symbols.append(RankedSymbol(entry.path, entry.qualname, entry.kind, entry.start_line,

@@ -96,6 +96,36 @@ def test_symbols_of_listed_files_rank_by_their_place_in_the_file(shop_search: Se
     assert ranked[:2] == before[:2] == ["shop/cart.py::Cart.total", "shop/cart.py::Cart"]
 
 
+PRINTER = """class Printer:
+    def _print_Cart(self, cart):
+        return "Cart(%s)" % cart.total()
+
+    def _print_Stock(self, stock):
+        return "Stock"
+"""
+CART = """class Cart:
+    def __init__(self):
+        self.lines = []
+
+    def total(self):
+        return sum(line.amount for line in self.lines)
+"""
+
+
+def test_class_members_and_dispatch_methods_say_why(tmp_path: Path, settings: Settings
+                                                    ) -> None:
+    path = tmp_path / "printing"
+    GitFixture(path).commit("Printer", {"shop/printer.py": PRINTER, "shop/cart.py": CART})
+    indexed = Indexer(settings).index(path)
+    search = SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts),
+                               indexed.graph)
+    found = locate(search, "Printing a `Cart` shows the wrong total when it is empty")
+    why = {s.qualname: s.evidence for s in found.symbols}
+    assert "a member of `Cart`, whose class the issue names" in why["Cart.total"]
+    assert "named after `Cart`, which the issue names" in why["Printer._print_Cart"]
+    assert not any("named after" in reason for reason in why.get("Printer._print_Stock", []))
+
+
 def test_nothing_matches_means_no_answer(shop_search: SearchIndex) -> None:
     found = locate(shop_search, "zzz qqq")
     assert found.files == [] and found.symbols == [] and found.confidence == 0.0
