@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from navbot.atomic import write_atomically
 
 log = logging.getLogger("navbot.llm")
 
@@ -92,15 +92,6 @@ class CallCache:
         record = {"key": key, "request": request.as_json(),
                   "reply": {"text": reply.text, "prompt_tokens": reply.prompt_tokens,
                             "completion_tokens": reply.completion_tokens}}
-        self.directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp",
-                                             dir=self.directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(record, stream, indent=2, ensure_ascii=False)
-                stream.write("\n")
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        write_atomically(path, text.encode("utf-8"))
         return path

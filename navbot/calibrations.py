@@ -7,11 +7,11 @@ and `navbot status`. Light on purpose: reading it must not load retrieval.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from navbot.atomic import write_atomically
 from navbot.config import Settings
 from navbot.errors import RepositoryError
 
@@ -70,10 +70,7 @@ def calibration_file(settings: Settings, path: Path) -> Path:
 
 def save_calibration(target: Path, calibration: Calibration) -> None:
     """Write `calibration` to `target` atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(calibration.to_json(), indent=1) + "\n")
-    os.replace(temporary, target)  # a reader sees the old calibration or the new, never half
+    write_atomically(target, (json.dumps(calibration.to_json(), indent=1) + "\n").encode())
 
 
 def load_calibration(settings: Settings, path: Path) -> Calibration | None:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ from bot.llm_outputs import parse_symbol_questions
 from bot.prompts import load_prompt
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
+from navbot.atomic import write_atomically
 from navbot.config import Settings
 from navbot.errors import LLMError
 from retrieval.corpus import Corpus, is_searchable
@@ -183,17 +182,8 @@ class LLMQuestionStore:
         """Write the store if it changed; readers never see a half-written file."""
         if not self._changed:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         record = {"prompt_version": load_prompt(PROMPT).version, "files": self._files}
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}-", suffix=".tmp",
-                                             dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(record, stream, ensure_ascii=False)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
         self._changed = False
 
     def _load(self) -> dict[str, list[list[str]]]:

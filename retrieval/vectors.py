@@ -9,7 +9,6 @@ function) and telemetry is off.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import urlparse
 
 import orjson
 
+from navbot.atomic import write_atomically
 from navbot.config import Settings
 from navbot.errors import IndexStoreError
 from retrieval.embed import Embedder, Progress, text_hash
@@ -148,10 +148,8 @@ class VectorCollection:
     def _write_ledger(self, known: dict[str, str]) -> None:
         if self._ledger is None:
             return
-        temporary = self._ledger.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps({"model": self.embedder.model_name,
-                                            "hashes": known}))
-        os.replace(temporary, self._ledger)
+        write_atomically(self._ledger, orjson.dumps({"model": self.embedder.model_name,
+                                                     "hashes": known}))
 
     @contextlib.contextmanager
     def _ledger_locked(self) -> Iterator[None]:
