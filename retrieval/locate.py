@@ -134,6 +134,7 @@ class SearchIndex:
         self.by_name_part: dict[str, list[int]] = defaultdict(list)
         self.symbol_position: dict[tuple[str, str], int] = {}
         self.symbol_paths = [symbol.path for symbol in corpus.symbols]
+        self.symbol_qualnames = [symbol.qualname for symbol in corpus.symbols]
         for i, symbol in enumerate(corpus.symbols):
             self.symbol_position.setdefault((symbol.path, symbol.qualname), i)
             self.by_name[symbol.name].append(i)
@@ -248,11 +249,14 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     dense_symbols = [index.symbol_position[key] for key in
                      sorted(dense.symbols, key=lambda key: -dense.symbols[key])
                      if key in index.symbol_position]
+    file_rank = {path: rank for rank, path in enumerate(ranked, start=1)}
+    named_classes = {(corpus.symbols[i].path, corpus.symbols[i].qualname)
+                     for i in mentions.symbols if corpus.symbols[i].kind in CLASS_LIKE}
     order, symbol_score, candidates = _rank_symbols(index, symbol_scores, top_symbols,
-                                                   dense_symbols, mentions, queries, ranked,
-                                                   params)
+                                                   dense_symbols, mentions, queries,
+                                                   file_rank, named_classes, params)
     symbols = _symbol_results(index, order, symbol_score, candidates, mentions,
-                              set(queries.identifiers), ranked, limit)
+                              set(queries.identifiers), file_rank, named_classes, limit)
     features = confidence_features(ranked, fused, signals, mentions.specific_names)
     related = index.history.related(tokens) if index.history is not None else []
     symbol_signals = {f"{corpus.symbols[i].path}::{corpus.symbols[i].qualname}":
@@ -277,23 +281,19 @@ def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,
 
 def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: list[int],
                   dense_symbols: list[int], mentions: Mentions, queries: IssueQueries,
-                  ranked_files: list[str], params: Params
+                  file_rank: dict[str, int], named_classes: set[tuple[str, str]],
+                  params: Params
                   ) -> tuple[list[int], dict[int, float], dict[int, dict[str, int]]]:
     """Symbols best first, their fused scores, and each candidate's per-signal ranks."""
-    corpus = index.corpus
-    named_classes = {(corpus.symbols[i].path, corpus.symbols[i].qualname)
-                     for i in mentions.symbols if corpus.symbols[i].kind in CLASS_LIKE}
+    listed = [path for path, rank in file_rank.items() if rank <= LISTED_FILES]
     name_matches = [i for name in queries.identifiers
                     if len(found := index.by_name_part.get(name, [])) <= NAME_PART_MAX
                     for i in found]
     candidates = symbol_signal_ranks(
         scores=symbol_scores, lexical=top_symbols, dense=dense_symbols,
-        mentioned=mentions.symbols, listed_files=ranked_files[:LISTED_FILES],
-        by_file=index.by_file,
-        members=class_members(named_classes, index.by_file,
-                              [s.qualname for s in corpus.symbols]),
-        name_matches=name_matches, path_of=index.symbol_paths,
-        file_rank={path: rank for rank, path in enumerate(ranked_files, start=1)},
+        mentioned=mentions.symbols, listed_files=listed, by_file=index.by_file,
+        members=class_members(named_classes, index.by_file, index.symbol_qualnames),
+        name_matches=name_matches, path_of=index.symbol_paths, file_rank=file_rank,
         unranked_file=CANDIDATES)
     score = fuse_symbols(candidates, params.symbol_weights(), params.fusion["rrf_k"])
     return sorted(score, key=lambda i: (-score[i], i)), score, candidates
@@ -301,15 +301,15 @@ def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: li
 
 def _symbol_results(index: SearchIndex, order: list[int], score: dict[int, float],
                     candidates: dict[int, dict[str, int]], mentions: Mentions,
-                    identifiers: set[str], ranked_files: list[str], limit: int
-                    ) -> list[RankedSymbol]:
-    file_rank = {path: rank for rank, path in enumerate(ranked_files, start=1)}
+                    identifiers: set[str], file_rank: dict[str, int],
+                    named_classes: set[tuple[str, str]], limit: int) -> list[RankedSymbol]:
     symbols = []
     for i in order[:limit]:
         entry = index.corpus.symbols[i]
         evidence = list(mentions.symbol_evidence.get(i, []))
         if "member" in candidates[i]:
-            owner = entry.qualname.rsplit(".", 1)[0]
+            owner = next(qualname for path, qualname in sorted(named_classes)
+                         if path == entry.path and entry.qualname.startswith(qualname + "."))
             evidence.append(f"a member of `{owner}`, whose class the issue names")
         for part in name_parts(entry.name) if "name_part" in candidates[i] else []:
             if part in identifiers:
