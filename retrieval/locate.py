@@ -31,6 +31,7 @@ from retrieval.symbol_rank import (
     class_members,
     fuse_symbols,
     name_parts,
+    ranks_of,
     symbol_signal_ranks,
 )
 
@@ -185,11 +186,6 @@ class SearchIndex:
         return []
 
 
-def _ranks(scored: dict[str, float]) -> dict[str, int]:
-    ordered = sorted(scored, key=lambda key: (-scored[key], key))
-    return {key: rank for rank, key in enumerate(ordered, start=1)}
-
-
 def _matched_terms(index: SearchIndex, position: int, tokens: list[str]) -> list[str]:
     return index.files_lexical.terms_in(position, list(dict.fromkeys(tokens)))[:6]
 
@@ -217,18 +213,19 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     symbol_lexical = {path: float(symbol_scores[i]) for path, i in best_symbol.items()}
     mentions = collect_mentions(index, queries)
 
-    signals = {"file_lexical": _ranks(file_lexical), "symbol_lexical": _ranks(symbol_lexical),
-               "mention": _ranks(dict(mentions.files))}
+    signals = {"file_lexical": ranks_of(file_lexical),
+               "symbol_lexical": ranks_of(symbol_lexical),
+               "mention": ranks_of(dict(mentions.files))}
     extra_evidence: dict[str, list[str]] = defaultdict(list)
     dense = DenseScores()
     if index.dense is not None:
         dense = index.dense.score(queries)
-        signals["dense"] = _ranks(dense.files)
+        signals["dense"] = ranks_of(dense.files)
         for path, reason in dense.evidence.items():
             extra_evidence[path].append(reason)
     if index.history is not None:
         history, reasons = index.history.score(tokens)
-        signals["history"] = _ranks(history)
+        signals["history"] = ranks_of(history)
         for path, reason in reasons.items():
             extra_evidence[path].append(reason)
     if index.neighbourhood is not None:
@@ -236,7 +233,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
         first = fuse(signals, params, queries.shape)
         seeds = sorted(first.items(), key=lambda item: (-item[1], item[0]))
         near, reasons = index.neighbourhood.expand(seeds)
-        signals["graph"] = _ranks(near)
+        signals["graph"] = ranks_of(near)
         for path, reason in reasons.items():
             extra_evidence[path].append(reason)
     fused = fuse(signals, params, queries.shape)

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
+
+K = TypeVar("K", int, str)
 
 SYMBOL_SIGNALS = ("symbol_lexical", "dense", "mention", "in_file", "member", "name_part",
                   "file")
@@ -38,10 +40,10 @@ def name_parts(name: str) -> list[str]:
     return [p for p in parts if len(p) >= 3 and p[0].isupper()]
 
 
-def ranks_of(scored: Mapping[int, float]) -> dict[int, int]:
-    """Rank 1 for the best score; ties go to the lower index."""
-    ordered = sorted(scored, key=lambda i: (-scored[i], i))
-    return {i: rank for rank, i in enumerate(ordered, start=1)}
+def ranks_of(scored: Mapping[K, float]) -> dict[K, int]:
+    """Rank 1 for the best score; ties go to the lower key (index or path)."""
+    ordered = sorted(scored, key=lambda key: (-scored[key], key))
+    return {key: rank for rank, key in enumerate(ordered, start=1)}
 
 
 def symbol_signal_ranks(*, scores: Sequence[float] | np.ndarray, lexical: Sequence[int],
