@@ -286,13 +286,13 @@ class Worker:
         return count
 
     def _budget(self) -> Any:
-        from bot.llm import RunBudget
+        from navbot.llm.client import RunBudget
 
         return RunBudget.from_settings(self.settings)
 
     def _llm(self) -> Any:
         """The LLM client, or None when no model is configured (nor recordings replayed)."""
-        from bot.llm import LLMClient
+        from navbot.llm.client import LLMClient
 
         client = LLMClient(self.settings, self.runs)
         return client if client.available else None

@@ -219,7 +219,7 @@ class RunStore:
         for row in rows:
             yield dict(row)
 
-    # Daily LLM usage (the UsageLedger of bot/llm.py) ----------------------------------------
+    # Daily LLM usage (the UsageLedger of navbot/llm/client.py) -----------------------------
     def tokens_today(self, repo: str) -> int:
         """LLM tokens `repo` used today (UTC)."""
         with self.engine.connect() as conn:

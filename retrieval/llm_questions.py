@@ -23,14 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.llm import LLMClient, RunBudget, UsageLedger, estimate_tokens, trim_to_tokens
-from bot.llm_outputs import parse_symbol_questions
-from bot.prompts import load_prompt
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
 from navbot.atomic import write_atomically
 from navbot.config import Settings
 from navbot.errors import LLMError
+from navbot.llm.client import LLMClient, RunBudget, UsageLedger, estimate_tokens, trim_to_tokens
+from navbot.llm.outputs import parse_symbol_questions
+from navbot.llm.prompts import load_prompt
 from retrieval.corpus import Corpus, is_searchable
 from retrieval.questions import first_sentence, is_public
 from retrieval.vectors import VectorItem

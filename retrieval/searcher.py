@@ -32,7 +32,7 @@ from retrieval.vectors import (
 )
 
 if TYPE_CHECKING:
-    from bot.llm import LLMClient, UsageLedger
+    from navbot.llm.client import LLMClient, UsageLedger
 
 
 class SearchBuilder:

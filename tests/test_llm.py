@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from bot.llm import LLMClient, MemoryLedger, RunBudget, trim_to_tokens
-from bot.llm_outputs import (
+from navbot.config import Settings, load_settings
+from navbot.errors import LLMBudgetError, LLMUnavailableError
+from navbot.llm.client import LLMClient, MemoryLedger, RunBudget, trim_to_tokens
+from navbot.llm.outputs import (
     Suggested,
     parse_queries,
     parse_ranking,
     parse_suggestion,
     parse_symbol_questions,
 )
-from bot.prompts import format_candidates, format_snippet, load_prompt, parse_prompt
-from navbot.config import Settings, load_settings
-from navbot.errors import LLMBudgetError, LLMUnavailableError
+from navbot.llm.prompts import format_candidates, format_snippet, load_prompt, parse_prompt
 from tests.openai_double import OpenAIDouble
 
 API_KEY = "sk-test-VERY-SECRET-0123456789"
@@ -402,7 +402,7 @@ def test_not_available_without_base_url(tmp_path: Path) -> None:
 
 
 def test_importing_the_client_does_not_import_openai() -> None:
-    code = "import sys, bot.llm; print('openai' in sys.modules)"
+    code = "import sys, navbot.llm.client; print('openai' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).resolve().parents[1])
     assert result.stdout.strip() == "False"

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from bot.llm import LLMClient, MemoryLedger
-from bot.prompts import load_prompt
 from indexer.build import Indexer, IndexResult
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
 from navbot.config import Settings, load_settings
+from navbot.llm.client import LLMClient, MemoryLedger
+from navbot.llm.prompts import load_prompt
 from navbot.runs import RunStore
 from navbot.state import StateStore
 from retrieval.embed import Embedder

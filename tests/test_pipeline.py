@@ -62,7 +62,7 @@ def _inputs(issue: str = "cart", run_id: str = "run-1", **extra: Any) -> RunInpu
 
 
 def _budget() -> Any:
-    from bot.llm import RunBudget
+    from navbot.llm.client import RunBudget
 
     return RunBudget(max_calls=4, max_tokens=10_000)
 

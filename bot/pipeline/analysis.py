@@ -13,7 +13,7 @@ from bot.pipeline.model import Composed, Located, Posted, Related, Suggestion, U
 from bot.pipeline.runner import Run, RunInputs, StageSpec, execute
 
 if TYPE_CHECKING:
-    from bot.llm import RunBudget
+    from navbot.llm.client import RunBudget
     from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.pipeline")

@@ -17,8 +17,8 @@ from retrieval.related_issues import PastItem
 
 if TYPE_CHECKING:
     from bot.github import RepoClient
-    from bot.llm import LLMClient
     from indexer.graph import GraphData
+    from navbot.llm.client import LLMClient
     from navbot.records import Thread
     from retrieval.locate import SearchIndex
 

@@ -16,7 +16,7 @@ from navbot.errors import LLMError, PipelineError
 from retrieval.locate import RankedFile, locate
 
 if TYPE_CHECKING:
-    from bot.llm import LLMClient
+    from navbot.llm.client import LLMClient
 
 LEXICAL_SIGNALS = ("file_lexical", "symbol_lexical", "mention")
 CANDIDATES = 20
@@ -58,9 +58,9 @@ def run(run: Run) -> Located:
 
 def _rerank(run: Run, llm: LLMClient, understood: Understanding, files: list[RankedFile]
             ) -> tuple[list[RankedFile], bool]:
-    from bot.llm import trim_to_tokens
-    from bot.llm_outputs import parse_ranking
-    from bot.prompts import load_prompt
+    from navbot.llm.client import trim_to_tokens
+    from navbot.llm.outputs import parse_ranking
+    from navbot.llm.prompts import load_prompt
 
     top = files[:RERANKED]
     listing = "\n".join(f"{i + 1}. {f.path} — {f.evidence[0] if f.evidence else ''}"

@@ -21,8 +21,8 @@ from pydantic import TypeAdapter
 from navbot.errors import JobBusyError, NavbotError, RateLimitedError, RunLimitError
 
 if TYPE_CHECKING:
-    from bot.llm import LLMClient, RunBudget
     from bot.pipeline.env import RunEnv
+    from navbot.llm.client import LLMClient, RunBudget
     from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.pipeline")

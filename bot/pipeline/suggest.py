@@ -18,7 +18,7 @@ from bot.pipeline.runner import Run
 from navbot.errors import LLMError, PipelineError
 
 if TYPE_CHECKING:
-    from bot.llm import LLMClient
+    from navbot.llm.client import LLMClient
 
 SNIPPET_LINES = 80  # per symbol shown to the model
 SNIPPET_TOKENS = 3000  # all snippets together
@@ -46,9 +46,9 @@ def run(run: Run) -> Suggestion:
 def _with_llm(run: Run, llm: LLMClient, understood: Understanding,
               where: tuple[SymbolHit, ...], also: tuple[AlsoChange, ...]) -> Suggestion:
     from bot.diffcheck import check_diff
-    from bot.llm import trim_to_tokens
-    from bot.llm_outputs import parse_suggestion
-    from bot.prompts import load_prompt
+    from navbot.llm.client import trim_to_tokens
+    from navbot.llm.outputs import parse_suggestion
+    from navbot.llm.prompts import load_prompt
 
     clone, commit = run.env.repo.clone, run.env.repo.index_commit
     assert clone is not None

@@ -24,9 +24,9 @@ def run(run: Run) -> Understanding:
     extra: tuple[str, ...] = ()
     llm = run.llm
     if llm is not None:
-        from bot.llm import trim_to_tokens
-        from bot.llm_outputs import parse_queries
-        from bot.prompts import load_prompt
+        from navbot.llm.client import trim_to_tokens
+        from navbot.llm.outputs import parse_queries
+        from navbot.llm.prompts import load_prompt
 
         try:
             reply = llm.complete(load_prompt("queries"), run.budget, run.inputs.full_name,

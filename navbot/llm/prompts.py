@@ -1,7 +1,7 @@
 """Versioned prompt files and their rendering into chat messages.
 
-Each prompt is `bot/prompts/<name>.md`, read with :mod:`importlib.resources` so it ships in the
-wheel. The format is deliberately small::
+Each prompt is `navbot/llm/prompts/<name>.md`, read with :mod:`importlib.resources` so it
+ships in the wheel. The format is deliberately small::
 
     ---
     version: 1
@@ -125,8 +125,8 @@ def parse_prompt(name: str, text: str) -> Prompt:
 
 @cache
 def load_prompt(name: str) -> Prompt:
-    """The packaged prompt `bot/prompts/<name>.md`."""
-    resource = resources.files("bot") / "prompts" / f"{name}.md"
+    """The packaged prompt `navbot/llm/prompts/<name>.md`."""
+    resource = resources.files("navbot.llm") / "prompts" / f"{name}.md"
     return parse_prompt(name, resource.read_text(encoding="utf-8"))
 
 

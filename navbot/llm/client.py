@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.llm_cache import CallCache, RecordedReply, RecordedRequest
-from bot.prompts import Prompt
 from navbot.config import Settings
 from navbot.errors import LLMBudgetError, LLMUnavailableError
+from navbot.llm.cache import CallCache, RecordedReply, RecordedRequest
+from navbot.llm.prompts import Prompt
 
 if TYPE_CHECKING:
     import openai
