@@ -304,24 +304,13 @@ class Worker:
         return Indexer(self.settings).store_for(GitRepo(clone)).load_graph()
 
     def _thresholds(self, config: Any, clone: Path) -> Any:
-        """Each section's gate: the repository's config, else its calibration, else defaults."""
-        from bot.pipeline.env import Thresholds
+        from bot.pipeline.env import section_thresholds
         from navbot.calibrations import load_calibration
         from retrieval.params import posting_threshold
         from retrieval.related_issues import MIN_SCORE
 
-        calibration = load_calibration(self.settings, clone)
-        related = config.related_threshold if config.related_threshold is not None else MIN_SCORE
-        record = calibration.sentence if calibration and calibration.fitted else None
-        if config.threshold is not None:
-            files, source = float(config.threshold), "repository config"
-        elif calibration is not None and calibration.fitted:
-            files, source = calibration.threshold, "calibration"
-        else:
-            files, source = posting_threshold(self.settings.post_threshold), "default"
-        changes = (float(config.changes_threshold) if config.changes_threshold is not None
-                   else files)
-        return Thresholds(files, changes, float(related), source, record)
+        return section_thresholds(config, load_calibration(self.settings, clone),
+                                  posting_threshold(self.settings.post_threshold), MIN_SCORE)
 
     # Helpers -------------------------------------------------------------------------------------
     def _repo_config(self, client: RepoClient, repo_id: int, full_name: str,

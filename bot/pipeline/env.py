@@ -18,6 +18,7 @@ from retrieval.related_issues import PastItem
 if TYPE_CHECKING:
     from bot.github import RepoClient
     from indexer.graph import GraphData
+    from navbot.calibrations import Calibration
     from navbot.llm.client import LLMClient
     from navbot.records import Thread
     from retrieval.locate import SearchIndex
@@ -43,6 +44,22 @@ class Thresholds:
     related: float
     source: str  # "repository config" | "calibration" | "default"
     track_record: str | None = None  # calibration's sentence, for the comment's footer
+
+
+def section_thresholds(config: RepoConfig, calibration: Calibration | None,
+                       default_files: float, default_related: float) -> Thresholds:
+    """Each section's gate: the repository's config, else its calibration, else defaults."""
+    record = calibration.sentence if calibration and calibration.fitted else None
+    if config.threshold is not None:
+        files, source = float(config.threshold), "repository config"
+    elif calibration is not None and calibration.fitted:
+        files, source = calibration.threshold, "calibration"
+    else:
+        files, source = default_files, "default"
+    changes = float(config.changes_threshold) if config.changes_threshold is not None else files
+    related = (float(config.related_threshold) if config.related_threshold is not None
+               else default_related)
+    return Thresholds(files, changes, related, source, record)
 
 
 @dataclass
