@@ -34,6 +34,7 @@ from navbot.evaluation.metrics import all_within, reciprocal_rank
 from retrieval.locate import LISTED_FILES, confidence, confidence_features, fuse
 from retrieval.params import Params, load_params
 from retrieval.query import parse_issue
+from retrieval.thresholds import Outcome, threshold_table
 
 SIGNAL_VALUES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)
 OTHER_VALUES = {"test_file_factor": (0.1, 0.25, 0.5, 1.0), "rrf_k": (5.0, 10.0, 30.0, 60.0)}
@@ -138,13 +139,16 @@ def fit_logistic(features: list[dict[str, float]], labels: list[int], steps: int
 
 
 def choose_threshold(scores: list[float], labels: list[int]) -> float:
-    """The lowest threshold (step 0.05) whose posts reach TARGET_PRECISION."""
-    for step in range(20):
-        threshold = step / 20
-        posted = [y for s, y in zip(scores, labels, strict=True) if s >= threshold]
-        if posted and sum(posted) / len(posted) >= TARGET_PRECISION:
-            return threshold
-    return 0.95
+    """The lowest threshold (step 0.05) whose posts reach TARGET_PRECISION.
+
+    Plain precision, as the eval's target counts it over all the shared issues; calibration
+    (`retrieval.thresholds.choose_threshold`) asks for its Wilson bound instead, because a
+    repository's own history can be a few dozen fixes.
+    """
+    table = threshold_table([Outcome(s, bool(y)) for s, y in zip(scores, labels, strict=True)],
+                            [step / 20 for step in range(20)])
+    return next((row.threshold for row in table
+                 if row.precision is not None and row.precision >= TARGET_PRECISION), 0.95)
 
 
 def fit_shapes(rows: list[dict[str, Any]], base: Params, fusion: dict[str, float]

@@ -18,7 +18,6 @@ The baseline, timed in the same process on the same texts, is plain BM25 over wh
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -28,21 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from index import one_file_commit  # benchmarks/index.py, beside this script
+
 from navbot.config import load_settings
 from navbot.evaluation.metrics import percentile
 from retrieval.lexical import top_indices
 from retrieval.locate import locate
 from retrieval.searcher import open_search
 from retrieval.text import tokenize
-
-
-def _index_benchmark() -> object:
-    spec = importlib.util.spec_from_file_location("bench_index",
-                                                  Path(__file__).with_name("index.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def navbot(home: Path, *args: str) -> tuple[float, str]:
@@ -66,13 +58,12 @@ def main() -> None:
     args = parser.parse_args()
     texts = [row["problem_statement"] for row in map(json.loads, args.data.open())
              if row["repo"] == args.slug]
-    bench_index = _index_benchmark()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         clone, home = scratch / "clone", scratch / "home"
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(args.repo),
                         str(clone)], check=True)
-        head = bench_index.one_file_commit(clone, args.commit)  # type: ignore[attr-defined]
+        head = one_file_commit(clone, args.commit)
         full_wall, out = navbot(home, "index", str(clone), "--commit", args.commit, "--json")
         full = json.loads(out)
         inc_wall, out = navbot(home, "index", str(clone), "--commit", head, "--json")

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+from tests.benchmark_scripts import load_script
 
 
-@pytest.fixture
-def probes(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    # The script imports its sibling fit scripts by name, as `python benchmarks/...` does.
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("probe_signals",
-                                                  BENCHMARKS / "probe_signals.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def probes() -> ModuleType:
+    return load_script("probe_signals")
 
 
 def _row(golds: list[str], func_ranks: list[int | None], listed: list[str]) -> dict:

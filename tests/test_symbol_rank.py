@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from retrieval.params import load_params
 from retrieval.symbol_rank import (
     class_members,
@@ -14,6 +10,7 @@ from retrieval.symbol_rank import (
     ranks_of,
     symbol_signal_ranks,
 )
+from tests.benchmark_scripts import load_script
 
 # Symbols 0-4: two files; 3 and 4 are methods of class 2.
 PATHS = ["a.py", "a.py", "b.py", "b.py", "b.py"]
@@ -48,17 +45,8 @@ def test_fusion_sums_weighted_reciprocal_ranks() -> None:
     assert ranks_of({5: 1.0, 3: 1.0, 9: 2.0}) == {9: 1, 3: 2, 5: 3}
 
 
-def _fit_symbols() -> ModuleType:
-    path = Path(__file__).parents[1] / "benchmarks" / "fit_symbols.py"
-    spec = importlib.util.spec_from_file_location("fit_symbols", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_refitting_finds_the_signal_that_ranks_the_gold_first() -> None:
-    fit_symbols = _fit_symbols()
+    fit_symbols = load_script("fit_symbols")
     rows = []
     for n in range(6):  # the gold method is always the best member of the named class
         signals = {f"x.py::f{j}": {"symbol_lexical": j + 1, "file": 1} for j in range(12)}
