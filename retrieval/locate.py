@@ -1,9 +1,11 @@
 """Localization: from an issue's text to ranked files and symbols, with evidence and confidence.
 
 The signals are fused by weighted reciprocal rank, with the weights of the issue's shape:
-BM25 over whole files, BM25 over symbols (a file counts by its best symbol), what the issue
-names outright (paths, traceback frames, dotted names and identifiers that resolve to
-definitions), embedded synthetic questions, similar past changes and graph neighbours.
+BM25 over whole files, BM25 over symbols (a file counts by its best symbol), BM25 over file
+paths alone (an issue says "the mathml printer", not `sympy/printing/mathml.py`; in a whole
+file's document the path's few words drown), what the issue names outright (paths,
+traceback frames, dotted names and identifiers that resolve to definitions), embedded
+synthetic questions, similar past changes and graph neighbours.
 Every result keeps the evidence that put it there. Pure: it works on a built `SearchIndex`
 (whose dense signal asks its vector store), no other I/O.
 """
@@ -34,6 +36,7 @@ from retrieval.symbol_rank import (
     ranks_of,
     symbol_signal_ranks,
 )
+from retrieval.text import tokenize_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -129,6 +132,8 @@ class SearchIndex:
         self.neighbourhood = neighbourhood
         self.dense = dense
         self.file_position = {path: i for i, path in enumerate(corpus.files)}
+        # Built, not saved: a few words per file, so cheaper to build than to load.
+        self.paths_lexical = LexicalIndex.from_tokens([tokenize_path(p) for p in corpus.files])
         self.by_name: dict[str, list[int]] = defaultdict(list)
         self.by_qualname: dict[str, list[int]] = defaultdict(list)
         self.by_file: dict[str, list[int]] = defaultdict(list)
@@ -205,6 +210,10 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     file_scores = index.files_lexical.scores(tokens)
     file_lexical = {corpus.files[i]: float(file_scores[i])
                     for i in top_indices(file_scores, CANDIDATES)}
+    terms = list(dict.fromkeys(tokens))  # a word said ten times names a path no better
+    path_scores = index.paths_lexical.scores(terms)
+    path_lexical = {corpus.files[i]: float(path_scores[i])
+                    for i in top_indices(path_scores, CANDIDATES)}
     symbol_scores = index.symbols_lexical.scores(tokens)
     top_symbols = top_indices(symbol_scores, CANDIDATES * 3)
     best_symbol: dict[str, int] = {}
@@ -214,6 +223,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     mentions = collect_mentions(index, queries)
 
     signals = {"file_lexical": ranks_of(file_lexical),
+               "path": ranks_of(path_lexical),
                "symbol_lexical": ranks_of(symbol_lexical),
                "mention": ranks_of(dict(mentions.files))}
     extra_evidence: dict[str, list[str]] = defaultdict(list)
@@ -241,6 +251,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
 
     files = [RankedFile(path, fused[path], _file_evidence(index, path, mentions, best_symbol,
                                                           path in file_lexical, tokens)
+                        + _path_evidence(index, path, path in path_lexical, terms)
                         + extra_evidence.get(path, []))
              for path in ranked[:limit]]
     dense_symbols = [index.symbol_position[key] for key in
@@ -274,6 +285,14 @@ def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,
         terms = _matched_terms(index, index.file_position[path], tokens)
         evidence.append("shares terms with the issue: " + ", ".join(terms))
     return evidence
+
+
+def _path_evidence(index: SearchIndex, path: str, path_hit: bool, terms: list[str]
+                   ) -> list[str]:
+    if not path_hit:
+        return []
+    named = index.paths_lexical.terms_in(index.file_position[path], terms)
+    return [f"its path has the issue's words: {', '.join(named[:4])}"] if named else []
 
 
 def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: list[int],

@@ -210,10 +210,11 @@ def test_locate_with_every_signal_keeps_evidence(shop) -> None:
     search, _ = builder.build(indexed.facts, indexed.graph)
     found = locate(search, ISSUES["emails"])
     assert found.files[0].path == "shop/emails.py"
-    assert set(found.signals) == {"file_lexical", "symbol_lexical", "mention", "dense",
+    assert set(found.signals) == {"file_lexical", "path", "symbol_lexical", "mention", "dense",
                                   "history", "graph"}
     evidence = " | ".join(found.files[0].evidence)
     assert "traceback frame" in evidence and "matched question" in evidence
+    assert "its path has the issue's words: shop, emails" in evidence
 
 
 def test_a_saved_search_answers_exactly_like_the_built_one(shop, tmp_path: Path) -> None:
