@@ -1,0 +1,182 @@
+"""Probe symbol signals against a finished eval run, before building any into `locate`.
+
+    python benchmarks/probe_symbols.py --run DIR --home HOME/eval --repos MIRRORS \\
+        --data ../shared/eval/swebench_verified_dev.jsonl [--probe NAME ...]
+
+What the probes read, and its caveat: `benchmarks/probe_data.py`. Probes:
+- `misses`: not a signal but where function Acc@10 is lost: issues by how many functions
+  their fix changed, and whether all their gold files were listed (in the top three).
+- `calls`: symbols one call away (either way) from the run's best five symbols, fused as
+  one more symbol signal at several weights. Measured: function Acc@10 (all gold in 10).
+- `local_idf`: ranking a listed file's symbols by BM25 with the file's own document
+  frequencies instead of the repository's. Measured: gold symbols of listed files within
+  their file's top 3 and top 10.
+- `in_file_dense`: ranking a listed file's symbols by their best question's similarity to
+  the issue (chroma filtered to the listed files). Measured as `local_idf`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from fit_symbols import measure
+from probe_data import RepoState, run_probes
+
+from navbot.config import load_settings
+from navbot.evaluation.metrics import all_within
+from retrieval.dense import dense_queries
+from retrieval.embed import Embedder
+from retrieval.lexical import LexicalIndex
+from retrieval.locate import MAX_QUERY_TOKENS, SearchIndex
+from retrieval.params import load_params
+from retrieval.query import parse_issue
+from retrieval.vectors import collection_name, open_client
+
+CALL_SEEDS = 5
+CALL_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+
+
+def probe_misses(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Issues with function gold, hit or missed at 10, by the number of gold functions."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        count = len(row["gold_symbols"])
+        if not count:
+            continue
+        group = f"gold functions: {count if count < 4 else '4+'}"
+        if all_within(row["func_ranks"], 10):
+            found[group]["hit"] += 1
+        elif all(g in row["listed"] for g in row["gold_files"]):
+            found[group]["missed, gold files listed"] += 1
+        else:
+            found[group]["missed, a gold file not listed"] += 1
+    return {group: dict(counts) for group, counts in sorted(found.items())}
+
+
+def probe_calls(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[str, float]:
+    """Function Acc@10 with call neighbours of the best symbols fused in, by weight."""
+    params = load_params()
+    weights, k = params.symbol_weights(), params.fusion["rrf_k"]
+    symbol_rows = [row for row in rows if row["gold_symbols"]]
+    found = {"without": measure(symbol_rows, weights, k)["acc@10"]}
+    probed, neighbours = [], []
+    for row in symbol_rows:
+        candidates = {key: dict(ranks) for key, ranks in row["symbol_signals"].items()}
+        score = {key: sum(weights.get(n, 0.0) / (k + r) for n, r in ranks.items())
+                 for key, ranks in candidates.items()}
+        seeds = sorted(score, key=lambda key: -score[key])[:CALL_SEEDS]
+        near: dict[str, tuple[int, int]] = {}
+        for position, seed in enumerate(seeds):
+            for other in repos[row["repo"]].calls.get(seed, ()):
+                lexical = candidates.get(other, {}).get("symbol_lexical", 10**6)
+                near[other] = min(near.get(other, (position, lexical)), (position, lexical))
+        for rank, key in enumerate(sorted(near, key=lambda key: near[key]), start=1):
+            candidates.setdefault(key, {})["calls"] = rank
+        probed.append({**row, "symbol_signals": candidates})
+        neighbours.append(len(near))
+    for weight in CALL_WEIGHTS:
+        found[f"weight {weight}"] = measure(probed, {**weights, "calls": weight}, k)["acc@10"]
+    found["neighbours per issue (median)"] = float(statistics.median(neighbours))
+    return found
+
+
+def _in_file_ranks(search: SearchIndex, listed: list[str], scored: dict[int, float]
+                   ) -> dict[str, int]:
+    ranks = {}
+    for path in listed:
+        own = sorted((i for i in search.by_file.get(path, []) if scored.get(i, 0.0) > 0),
+                     key=lambda i: (-scored[i], i))
+        symbols = search.corpus.symbols
+        ranks.update({f"{path}::{symbols[i].qualname}": r for r, i in enumerate(own, start=1)})
+    return ranks
+
+
+def _within_file(rows: list[dict[str, Any]], ranks: dict[str, dict[str, int]]
+                 ) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for row in rows:
+        for gold in row["gold_symbols"]:
+            if gold.split("::")[0] in row["listed"]:
+                counts["gold in listed files"] += 1
+                rank = ranks[row["instance_id"]].get(gold)
+                counts["top 3"] += bool(rank and rank <= 3)
+                counts["top 10"] += bool(rank and rank <= 10)
+    return dict(counts)
+
+
+def _local_scores(index: LexicalIndex, own: list[int], tokens: list[str], local: bool
+                  ) -> dict[int, float]:
+    mine = set(own)
+    scores: dict[int, float] = defaultdict(float)
+    for term in index._term_ids(tokens).tolist():
+        start, stop = int(index.indptr[term]), int(index.indptr[term + 1])
+        postings = [(int(d), float(v)) for d, v in
+                    zip(index.indices[start:stop], index.data[start:stop], strict=True)
+                    if int(d) in mine]
+        factor = 1.0  # the repository's idf, as the postings hold it
+        if local and postings:
+            # Swap the repository's idf, baked into the postings, for the file's own.
+            global_idf = math.log1p((index.size - (stop - start) + 0.5) / (stop - start + 0.5))
+            local_idf = math.log1p((len(mine) - len(postings) + 0.5) / (len(postings) + 0.5))
+            factor = local_idf / global_idf
+        for document, value in postings:
+            scores[document] += value * factor
+    return scores
+
+
+def probe_local_idf(rows: list[dict[str, Any]], repos: dict[str, RepoState]
+                    ) -> dict[str, dict[str, int]]:
+    """Gold symbols within their listed file's top 3 / 10: repository idf versus file idf."""
+    found = {}
+    for local in (False, True):
+        ranks = {}
+        for row in rows:
+            search = repos[row["repo"]].search
+            tokens = parse_issue(row["text"]).tokens[:MAX_QUERY_TOKENS]
+            scored: dict[int, float] = {}
+            for path in row["listed"]:
+                scored.update(_local_scores(search.symbols_lexical,
+                                            search.by_file.get(path, []), tokens, local))
+            ranks[row["instance_id"]] = _in_file_ranks(search, row["listed"], scored)
+        found["file idf" if local else "repository idf"] = _within_file(rows, ranks)
+    return found
+
+
+def probe_in_file_dense(rows: list[dict[str, Any]], repos: dict[str, RepoState],
+                        home: Path) -> dict[str, dict[str, int]]:
+    """Gold symbols within their listed file's top 3 / 10 by their questions' similarity."""
+    settings = load_settings(home=home)
+    client = open_client(settings)
+    embedder = Embedder(settings.embedding_model)
+    ranks = {}
+    for row in rows:
+        repo = repos[row["repo"]]
+        texts = dense_queries(parse_issue(row["text"]))
+        collection = client.get_collection(collection_name(repo.key, "questions"))
+        best: dict[int, float] = {}
+        if texts:
+            result = collection.query(query_embeddings=embedder.embed(texts), n_results=300,
+                                      where={"path": {"$in": row["listed"]}},
+                                      include=["metadatas", "distances"])
+            for metadatas, distances in zip(result["metadatas"], result["distances"],
+                                            strict=True):
+                for meta, distance in zip(metadatas, distances, strict=True):
+                    i = repo.search.symbol_position.get((meta["path"], meta["qualname"]))
+                    if i is not None:
+                        best[i] = max(best.get(i, 0.0), 1.0 - distance)
+        ranks[row["instance_id"]] = _in_file_ranks(repo.search, row["listed"], best)
+    return {"question similarity": _within_file(rows, ranks)}
+
+
+if __name__ == "__main__":
+    run_probes(__doc__.split("\n")[0], {
+        "misses": (False, lambda rows, repos, args: probe_misses(rows)),
+        "calls": (True, lambda rows, repos, args: probe_calls(rows, repos)),
+        "local_idf": (True, lambda rows, repos, args: probe_local_idf(rows, repos)),
+        "in_file_dense": (True, lambda rows, repos, args: probe_in_file_dense(rows, repos,
+                                                                               args.home)),
+    })
