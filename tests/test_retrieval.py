@@ -126,6 +126,20 @@ def test_class_members_and_dispatch_methods_say_why(tmp_path: Path, settings: Se
     assert not any("named after" in reason for reason in why.get("Printer._print_Stock", []))
 
 
+def test_a_module_named_in_prose_is_found_by_its_path(tmp_path: Path, settings: Settings
+                                                      ) -> None:
+    body = 'def render(expr):\n    """Render an expression."""\n    return str(expr)\n'
+    path = tmp_path / "printers"
+    GitFixture(path).commit("Printers", {"shop/printing/latex.py": body,
+                                         "shop/printing/mathml.py": body})
+    indexed = Indexer(settings).index(path)
+    search = SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts))
+    found = locate(search, "The MathML printer renders an expression wrongly")
+    assert found.signals["path"] == {"shop/printing/mathml.py": 1}
+    assert found.files[0].path == "shop/printing/mathml.py"
+    assert "its path has the issue's words: mathml" in found.files[0].evidence
+
+
 def test_nothing_matches_means_no_answer(shop_search: SearchIndex) -> None:
     found = locate(shop_search, "zzz qqq")
     assert found.files == [] and found.symbols == [] and found.confidence == 0.0
