@@ -20,6 +20,7 @@ from typing import Any
 
 from indexer.gitrepo import GitRepo
 from indexer.store import IndexStore
+from navbot.evaluation.data import find_repository
 from retrieval.corpus import DocumentCache
 from retrieval.locate import LISTED_FILES, SearchIndex
 
@@ -66,8 +67,9 @@ def load_repos(home: Path, mirrors: Path, wanted: set[str]) -> dict[str, RepoSta
     found = {}
     for store in sorted((home / "repos").iterdir()):
         repo = store.name.rsplit("-", 1)[0].replace("+", "/")
-        if repo in wanted:
-            found[repo] = RepoState(store, mirrors / repo.replace("/", "+") / "repo")
+        mirror = find_repository(mirrors, repo) if repo in wanted else None
+        if mirror is not None:
+            found[repo] = RepoState(store, mirror)
     return found
 
 
