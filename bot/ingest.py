@@ -80,12 +80,10 @@ def _titles(settings: Settings, clone: Path) -> VectorCollection | None:
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
     from retrieval.searcher import embedder_for
-    from retrieval.vectors import VectorCollection, collection_name, ledger_path, open_client
+    from retrieval.vectors import VectorCollection
 
     embedder = embedder_for(settings)
     if embedder is None or not clone.exists():
         return None
     repo_key = Indexer(settings).store_for(GitRepo(clone)).root.name
-    name = collection_name(repo_key, "issues")
-    return VectorCollection(lambda: open_client(settings), name, embedder,
-                            ledger_path(settings, name))
+    return VectorCollection.for_repository(settings, repo_key, "issues", embedder)

@@ -191,10 +191,6 @@ class SearchIndex:
         return []
 
 
-def _matched_terms(index: SearchIndex, position: int, tokens: list[str]) -> list[str]:
-    return index.files_lexical.terms_in(position, list(dict.fromkeys(tokens)))[:6]
-
-
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -210,7 +206,8 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     file_scores = index.files_lexical.scores(tokens)
     file_lexical = {corpus.files[i]: float(file_scores[i])
                     for i in top_indices(file_scores, CANDIDATES)}
-    terms = list(dict.fromkeys(tokens))  # a word said ten times names a path no better
+    # Each word once: said ten times it names a path no better, and evidence lists it once.
+    terms = list(dict.fromkeys(tokens))
     path_scores = index.paths_lexical.scores(terms)
     path_lexical = {corpus.files[i]: float(path_scores[i])
                     for i in top_indices(path_scores, CANDIDATES)}
@@ -250,8 +247,8 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     ranked = sorted(fused, key=lambda p: (-fused[p], p))
 
     files = [RankedFile(path, fused[path], _file_evidence(index, path, mentions, best_symbol,
-                                                          path in file_lexical, tokens)
-                        + _path_evidence(index, path, path in path_lexical, terms)
+                                                          path in file_lexical,
+                                                          path in path_lexical, terms)
                         + extra_evidence.get(path, []))
              for path in ranked[:limit]]
     dense_symbols = [index.symbol_position[key] for key in
@@ -274,25 +271,21 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
 
 
 def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,
-                   best_symbol: dict[str, int], lexical_hit: bool, tokens: list[str]
-                   ) -> list[str]:
+                   best_symbol: dict[str, int], lexical_hit: bool, path_hit: bool,
+                   terms: list[str]) -> list[str]:
     evidence = list(mentions.evidence.get(path, []))
     if path in best_symbol:
         symbol = index.corpus.symbols[best_symbol[path]]
         evidence.append(f"best-matching symbol `{symbol.qualname}` "
                         f"(lines {symbol.start_line}-{symbol.end_line})")
+    position = index.file_position[path]
     if lexical_hit:
-        terms = _matched_terms(index, index.file_position[path], tokens)
-        evidence.append("shares terms with the issue: " + ", ".join(terms))
+        shared = index.files_lexical.terms_in(position, terms)[:6]
+        evidence.append("shares terms with the issue: " + ", ".join(shared))
+    named = index.paths_lexical.terms_in(position, terms) if path_hit else []
+    if named:
+        evidence.append(f"its path has the issue's words: {', '.join(named[:4])}")
     return evidence
-
-
-def _path_evidence(index: SearchIndex, path: str, path_hit: bool, terms: list[str]
-                   ) -> list[str]:
-    if not path_hit:
-        return []
-    named = index.paths_lexical.terms_in(index.file_position[path], terms)
-    return [f"its path has the issue's words: {', '.join(named[:4])}"] if named else []
 
 
 def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: list[int],

@@ -23,13 +23,7 @@ from retrieval.history_signal import HistorySignal
 from retrieval.llm_questions import STORE_FILE, LLMQuestions, LLMQuestionStore, index_llm
 from retrieval.locate import SearchIndex
 from retrieval.persist import load_search, save_search
-from retrieval.vectors import (
-    SyncStats,
-    VectorCollection,
-    collection_name,
-    ledger_path,
-    open_client,
-)
+from retrieval.vectors import SyncStats, VectorCollection
 
 if TYPE_CHECKING:
     from navbot.llm.client import LLMClient, UsageLedger
@@ -51,9 +45,8 @@ class SearchBuilder:
         self.documents = DocumentCache(self.saved / DOCUMENTS_DIR)
         self.questions: VectorCollection | None = None
         if embedder is not None:
-            name = collection_name(repo_key, "questions")
-            self.questions = VectorCollection(lambda: open_client(settings), name, embedder,
-                                              ledger_path(settings, name))
+            self.questions = VectorCollection.for_repository(settings, repo_key, "questions",
+                                                             embedder)
         self.llm_questions: LLMQuestions | None = None
         if llm is not None and embedder is not None and settings.llm_index_questions:
             # Beside the search directory, which is replaced on every save.

@@ -109,6 +109,13 @@ class VectorCollection:
         self._opened: Any = None
         self._known: dict[str, str] | None = None
 
+    @classmethod
+    def for_repository(cls, settings: Settings, repo_key: str, kind: str, embedder: Embedder
+                       ) -> VectorCollection:
+        """The collection of `kind` for one repository, in the store `settings` name."""
+        name = collection_name(repo_key, kind)
+        return cls(lambda: open_client(settings), name, embedder, ledger_path(settings, name))
+
     @property
     def _collection(self) -> Any:
         if self._opened is None:
