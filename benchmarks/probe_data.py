@@ -22,7 +22,8 @@ from indexer.gitrepo import GitRepo
 from indexer.store import IndexStore
 from navbot.evaluation.data import find_repository
 from retrieval.corpus import DocumentCache
-from retrieval.locate import LISTED_FILES, SearchIndex
+from retrieval.locate import LISTED_FILES, MAX_QUERY_TOKENS, SearchIndex
+from retrieval.query import parse_issue
 
 # A probe: whether it needs the repositories' kept state, and what it computes from
 # (rows, repositories, the parsed arguments).
@@ -30,7 +31,7 @@ Probe = tuple[bool, Callable[[list[dict[str, Any]], dict[str, "RepoState"], Any]
 
 
 def load_rows(run: Path, data: Path) -> list[dict[str, Any]]:
-    """The run's instances with their recorded signals and issue texts."""
+    """The run's instances with their recorded signals, issue texts and parsed queries."""
     with open(run / "signals.jsonl") as lines:
         signals = {row["instance_id"]: row for row in map(json.loads, lines)}
     with open(data) as lines:
@@ -41,6 +42,8 @@ def load_rows(run: Path, data: Path) -> list[dict[str, Any]]:
     for record in records:
         row = signals[record["instance_id"]]
         row["text"] = texts[record["instance_id"]]
+        row["queries"] = parse_issue(row["text"])
+        row["tokens"] = row["queries"].tokens[:MAX_QUERY_TOKENS]  # as `locate` queries
         row["listed"] = json.loads(record["top5"])[:LISTED_FILES]
         row["func_ranks"] = json.loads(record["func_ranks"])
         rows.append(row)

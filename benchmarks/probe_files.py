@@ -19,8 +19,8 @@ the replayed fusion (`benchmarks/fit_params.py`). Probes:
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,10 +28,9 @@ from fit_params import ablation
 from probe_data import RepoState, run_probes
 
 from navbot.evaluation.metrics import all_within
-from retrieval.lexical import LexicalIndex, top_indices
-from retrieval.locate import MAX_QUERY_TOKENS, fuse, is_test_path
+from retrieval.lexical import LexicalIndex, bm25_idf, top_indices
+from retrieval.locate import fuse, is_test_path
 from retrieval.params import Params, load_params
-from retrieval.query import parse_issue
 from retrieval.text import tokenize_path
 
 TESTED_FROM = 5  # best-ranked test files mapped to their sources
@@ -50,7 +49,7 @@ def probe_path(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[
     probed = []
     for row in rows:
         files, index = paths[row["repo"]]
-        terms = list(dict.fromkeys(parse_issue(row["text"]).tokens[:MAX_QUERY_TOKENS]))
+        terms = list(dict.fromkeys(row["tokens"]))
         ranked = [files[i] for i in top_indices(index.scores(terms), 100)]
         probed.append({**row, "signals": {**row["signals"], "path": {
             path: rank for rank, path in enumerate(ranked, start=1)}}})
@@ -61,8 +60,7 @@ def _with_weights(rows: list[dict[str, Any]], probed: list[dict[str, Any]], name
                   params: Params) -> dict[str, Any]:
     found: dict[str, Any] = {"without": ablation(rows, params)["all"]}
     for weight in FUSION_WEIGHTS:
-        trial = Params(params.version, {**params.fusion, name: weight}, params.confidence,
-                       params.post_threshold, params.fusion_by_shape, params.symbols)
+        trial = replace(params, fusion={**params.fusion, name: weight})
         found[f"weight {weight}"] = ablation(probed, trial)["all"]
     return found
 
@@ -164,14 +162,20 @@ def probe_linear_fusion(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def probe_prf(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[str, Any]:
     """BM25 file Acc@1 / Acc@5 with and without pseudo-relevance feedback."""
     hits: Counter[str] = Counter()
+    # Each term's idf over whole files, once per repository; terms without postings have none.
+    idfs = {}
+    for repo, state in repos.items():
+        index = state.search.files_lexical
+        known = len(index.indptr) - 1
+        frequency = np.diff(index.indptr)
+        idfs[repo] = {term: float(bm25_idf(index.size, frequency[i]))
+                      for term, i in index.vocabulary.ids.items()
+                      if i < known and frequency[i]}
     for row in rows:
         search = repos[row["repo"]].search
-        index, files = search.files_lexical, search.corpus.files
-        tokens = parse_issue(row["text"]).tokens[:MAX_QUERY_TOKENS]
-        base = index.scores(tokens)
+        index, files, idf = search.files_lexical, search.corpus.files, idfs[row["repo"]]
+        base = index.scores(row["tokens"])
         _count(hits, "without", base, files, row["gold_files"])
-        frequency = {term: int(index.indptr[i + 1] - index.indptr[i])
-                     for term, i in index.vocabulary.ids.items() if i < len(index.indptr) - 1}
         for documents, terms, mix in PRF_SETTINGS:
             top = top_indices(base, documents)
             weight: dict[str, float] = defaultdict(float)
@@ -179,10 +183,9 @@ def probe_prf(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[s
                 counted = search.corpus.file_terms(i)
                 total = sum(counted.values()) or 1
                 for term, count in counted.items():
-                    if frequency.get(term):
-                        idf = math.log1p((index.size - frequency[term] + 0.5)
-                                         / (frequency[term] + 0.5))
-                        weight[term] += count / total * idf * float(base[i] / base[top[0]])
+                    if term in idf:
+                        weight[term] += (count / total * idf[term]
+                                         * float(base[i] / base[top[0]]))
             expanded = index.scores(sorted(weight, key=lambda term: -weight[term])[:terms])
             mixed = ((1 - mix) * base / (base.max() or 1.0)
                      + mix * expanded / (expanded.max() or 1.0))

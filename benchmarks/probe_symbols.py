@@ -17,7 +17,6 @@ What the probes read, and its caveat: `benchmarks/probe_data.py`. Probes:
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -30,10 +29,9 @@ from navbot.config import load_settings
 from navbot.evaluation.metrics import all_within
 from retrieval.dense import dense_queries
 from retrieval.embed import Embedder
-from retrieval.lexical import LexicalIndex
-from retrieval.locate import MAX_QUERY_TOKENS, SearchIndex
+from retrieval.lexical import LexicalIndex, bm25_idf
+from retrieval.locate import SearchIndex
 from retrieval.params import load_params
-from retrieval.query import parse_issue
 from retrieval.vectors import collection_name, open_client
 
 CALL_SEEDS = 5
@@ -120,9 +118,8 @@ def _local_scores(index: LexicalIndex, own: list[int], tokens: list[str], local:
         factor = 1.0  # the repository's idf, as the postings hold it
         if local and postings:
             # Swap the repository's idf, baked into the postings, for the file's own.
-            global_idf = math.log1p((index.size - (stop - start) + 0.5) / (stop - start + 0.5))
-            local_idf = math.log1p((len(mine) - len(postings) + 0.5) / (len(postings) + 0.5))
-            factor = local_idf / global_idf
+            factor = (float(bm25_idf(len(mine), len(postings)))
+                      / float(bm25_idf(index.size, stop - start)))
         for document, value in postings:
             scores[document] += value * factor
     return scores
@@ -136,11 +133,10 @@ def probe_local_idf(rows: list[dict[str, Any]], repos: dict[str, RepoState]
         ranks = {}
         for row in rows:
             search = repos[row["repo"]].search
-            tokens = parse_issue(row["text"]).tokens[:MAX_QUERY_TOKENS]
             scored: dict[int, float] = {}
             for path in row["listed"]:
                 scored.update(_local_scores(search.symbols_lexical,
-                                            search.by_file.get(path, []), tokens, local))
+                                            search.by_file.get(path, []), row["tokens"], local))
             ranks[row["instance_id"]] = _in_file_ranks(search, row["listed"], scored)
         found["file idf" if local else "repository idf"] = _within_file(rows, ranks)
     return found
@@ -155,7 +151,7 @@ def probe_in_file_dense(rows: list[dict[str, Any]], repos: dict[str, RepoState],
     ranks = {}
     for row in rows:
         repo = repos[row["repo"]]
-        texts = dense_queries(parse_issue(row["text"]))
+        texts = dense_queries(row["queries"])
         collection = client.get_collection(collection_name(repo.key, "questions"))
         best: dict[int, float] = {}
         if texts:

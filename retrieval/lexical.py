@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -151,7 +151,7 @@ class LexicalIndex:
         self.indptr = np.concatenate([[0], np.cumsum(frequency)]).astype("int64")
         self.indices = documents[order]
         tf = rows.counts[order].astype("float64")
-        idf = np.log1p((self.size - frequency + 0.5) / (frequency + 0.5))
+        idf = bm25_idf(self.size, frequency)
         norm = K1 * ((1 - B) + B * lengths / average)
         self.data = (idf[rows.terms[order]] * tf / (norm[self.indices] + tf)).astype("float32")
 
@@ -230,6 +230,16 @@ class LexicalIndex:
         _, positions = _spans(self.indptr[ids], self.indptr[ids + 1])
         return np.bincount(self.indices[positions], weights=self.data[positions],
                            minlength=self.size).astype("float32")
+
+
+def bm25_idf(documents: int, frequency: Any) -> Any:
+    """BM25's idf (Lucene's, always positive) of terms in `frequency` of `documents` documents.
+
+    `frequency` is a count or a numpy array of counts; the result has the same shape.
+    """
+    import numpy as np
+
+    return np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
 
 
 def _spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
