@@ -72,7 +72,8 @@ def probe_calls(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict
             for other in repos[row["repo"]].calls.get(seed, ()):
                 lexical = candidates.get(other, {}).get("symbol_lexical", 10**6)
                 near[other] = min(near.get(other, (position, lexical)), (position, lexical))
-        for rank, key in enumerate(sorted(near, key=lambda key: near[key]), start=1):
+        # Ties by key: `near` fills from sets, whose order changes with the hash seed.
+        for rank, key in enumerate(sorted(near, key=lambda key: (near[key], key)), start=1):
             candidates.setdefault(key, {})["calls"] = rank
         probed.append({**row, "symbol_signals": candidates})
         neighbours.append(len(near))
