@@ -1,4 +1,4 @@
-"""What an issue names outright: paths, traceback frames, dotted names and identifiers.
+"""What an issue names outright: paths, links, traceback frames, dotted names, identifiers.
 
 Each is resolved against the search index to files and symbols, with a weight and the
 evidence a maintainer can check ("traceback frame `shop/cart.py` line 12 in `total`").
@@ -42,12 +42,22 @@ class Mentions:
 
 
 def collect_mentions(index: SearchIndex, queries: IssueQueries) -> Mentions:
-    """Files and symbols the issue names: paths, traceback frames, dotted names, identifiers."""
+    """Files and symbols the issue names: paths, links, frames, dotted names, identifiers."""
     mentions = Mentions()
     for written in queries.paths:
         matches = index.files_matching(written)
         for path in matches:
             mentions.add_file(path, 1.0 / len(matches), f"the issue names `{written}`")
+    for link in queries.links:
+        # A link's path is from its repository's root: only the same path is this file.
+        if link.path not in index.file_position:
+            continue
+        mentions.add_file(link.path, 1.0, f"the issue links to `{link.path}`")
+        symbol = index.innermost_symbol(link.path, link.line) if link.line else None
+        if symbol is not None:
+            # The link's commit may be older than the index, so the line is a hint.
+            mentions.add_symbol(index, symbol, 0.5, f"the issue links to `{link.path}` "
+                                f"line {link.line}")
     for frame in queries.frames:
         matches = index.files_matching(frame.path)
         for path in matches:

@@ -1,7 +1,8 @@
 """Turning an issue into queries: an issue is not a query.
 
 From the issue's text this pulls what points at code: file paths, traceback frames,
-dotted names, identifiers (in backticks, code blocks, or shaped like code), and error types.
+dotted names, identifiers (in backticks, code blocks, or shaped like code), error types, and
+links to files on GitHub.
 Pure functions over strings.
 """
 
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 from retrieval.text import STOPWORDS, tokenize
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
-_PATH = re.compile(
-    r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|pyx|pyi|js|jsx|ts|tsx|go|java|rs|rb|c|h|cc|cpp|hpp"
-    r"|cfg|toml|ini))\b"
-)
+_SOURCE_EXTENSIONS = r"(?:py|pyx|pyi|js|jsx|ts|tsx|go|java|rs|rb|c|h|cc|cpp|hpp|cfg|toml|ini)"
+_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\." + _SOURCE_EXTENSIONS + r")\b")
+# A file on GitHub: github.com/OWNER/REPO/blob/REF/PATH, maybe with #L12 or #L12-L20.
+_LINK = re.compile(r"https?://github\.com/[\w.-]+/[\w.-]+/blob/[\w.-]+/((?:[\w.-]+/)*[\w-]+\."
+                   + _SOURCE_EXTENSIONS + r")\b(?:#L(\d+))?")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
 _BACKTICKED = re.compile(r"`([^`\n]+)`")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
@@ -36,6 +38,14 @@ class Frame:
     function: str | None
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link to a file of a repository on GitHub, and the line it points at if any."""
+
+    path: str
+    line: int | None
+
+
 @dataclass
 class IssueQueries:
     """What an issue's text says about code, ready for the retrieval signals."""
@@ -48,6 +58,7 @@ class IssueQueries:
     identifiers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     code: str = ""
+    links: list[Link] = field(default_factory=list)
 
     @property
     def shape(self) -> str:
@@ -85,8 +96,10 @@ def strip_environment(text: str) -> str:
 
 
 def parse_issue(text: str) -> IssueQueries:
-    """Extract paths, frames, names, identifiers and errors from an issue's title and body."""
+    """Extract paths, frames, links, names, identifiers and errors from an issue's text."""
     text = strip_environment(text)
+    links = list(dict.fromkeys(Link(m.group(1), int(m.group(2)) if m.group(2) else None)
+                               for m in _LINK.finditer(text)))
     frames = [Frame(m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3))
               for m in _FRAME.finditer(text)]
     code_parts = _FENCE.findall(text) + _BACKTICKED.findall(text)
@@ -112,5 +125,5 @@ def parse_issue(text: str) -> IssueQueries:
                            if len(w) > 2 and w.lower() not in STOPWORDS and not w.isdigit()])
     return IssueQueries(
         text=text, tokens=tokenize(text), paths=paths, frames=frames, dotted=dotted,
-        identifiers=identifiers, errors=_unique(_ERROR.findall(text)), code=code,
+        identifiers=identifiers, errors=_unique(_ERROR.findall(text)), code=code, links=links,
     )

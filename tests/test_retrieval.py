@@ -16,7 +16,7 @@ from navbot.config import Settings
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex, is_test_path, locate
 from retrieval.params import Params, default_params
-from retrieval.query import Frame, parse_issue
+from retrieval.query import Frame, Link, parse_issue
 from retrieval.text import split_identifier, tokenize
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.gitfixture import GitFixture
@@ -46,6 +46,16 @@ def test_parse_issue_finds_code_references() -> None:
     assert parse_issue("Things are slow when there are many rows").shape == "prose"
 
 
+def test_parse_issue_finds_links_to_files_on_github() -> None:
+    queries = parse_issue(
+        "The count is computed here: https://github.com/o/shop/blob/1be777fe/shop/cart.py#L17 "
+        "(see also [this](https://github.com/o/shop/blob/main/shop/pricing.py)). "
+        "Read https://github.com/o/shop/blob/main/CONTRIBUTING.md and "
+        "https://github.com/o/shop/tree/main/shop first.")
+    assert queries.links == [Link("shop/cart.py", 17), Link("shop/pricing.py", None)]
+    assert queries.paths == []  # a link is not also a path written in the issue
+
+
 def test_test_paths() -> None:
     assert is_test_path("tests/test_cart.py") and is_test_path("pkg/conftest.py")
     assert is_test_path("src/foo_test.py") and not is_test_path("shop/contest.py")
@@ -67,6 +77,20 @@ def test_traceback_frame_leads_with_evidence(shop_search: SearchIndex) -> None:
                for why in found.files[0].evidence)
     assert (found.symbols[0].qualname, found.symbols[0].start_line) == ("send_receipt", 4)
     assert found.features["mention"] == 1.0
+
+
+def test_a_linked_line_leads_with_evidence(shop_search: SearchIndex) -> None:
+    found = locate(shop_search, "Discounts are off by a cent\n\nThe bug is around "
+                   "https://github.com/o/shop/blob/0123abc/shop/pricing.py#L10 I think.")
+    assert found.files[0].path == "shop/pricing.py"
+    assert "the issue links to `shop/pricing.py`" in found.files[0].evidence
+    best = found.symbols[0]
+    assert (best.path, best.qualname) == ("shop/pricing.py", "round_price")
+    assert "the issue links to `shop/pricing.py` line 10" in best.evidence
+    # The same link to a file this repository does not have names nothing.
+    elsewhere = locate(shop_search, "Discounts are off by a cent: "
+                       "https://github.com/o/other/blob/main/lib/pricing.py#L10")
+    assert not any("links to" in why for f in elsewhere.files for why in f.evidence)
 
 
 def test_behaviour_words_find_the_symbol(shop_search: SearchIndex) -> None:
