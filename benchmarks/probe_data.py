@@ -46,6 +46,7 @@ def load_rows(run: Path, data: Path) -> list[dict[str, Any]]:
         row["tokens"] = row["queries"].tokens[:MAX_QUERY_TOKENS]  # as `locate` queries
         row["listed"] = json.loads(record["top5"])[:LISTED_FILES]
         row["func_ranks"] = json.loads(record["func_ranks"])
+        row["base_commit"] = record["base_commit"]
         rows.append(row)
     return rows
 

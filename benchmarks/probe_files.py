@@ -15,22 +15,34 @@ the replayed fusion (`benchmarks/fit_params.py`). Probes:
 - `prf`: pseudo-relevance feedback (RM3-like) on BM25 over whole files: the best files'
   highest-weighted terms as a second query, mixed in. Measured: file Acc@1 and Acc@5 of
   BM25 alone, with and without it.
+- `ceiling`: not a signal but how far any choice among the recorded signals could go: the
+  issues whose one gold file some signal ranks first (or in its top 3), against the fusion.
+- `title`: the issue's title line searched alone (BM25 over files, over symbols and over
+  paths, and what it names outright), each fused as one more signal.
+- `churn`: how often each file changed in the commits before the issue's base commit
+  (all commits, or those whose message says fix, bug or issue), as one more signal.
 """
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter, defaultdict
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from fit_params import ablation
 from probe_data import RepoState, run_probes
 
+from navbot.evaluation.data import find_repository
 from navbot.evaluation.metrics import all_within
 from retrieval.lexical import LexicalIndex, bm25_idf, top_indices
-from retrieval.locate import fuse, is_test_path
+from retrieval.locate import CANDIDATES, fuse, is_test_path
+from retrieval.mentions import collect_mentions
 from retrieval.params import Params, load_params
+from retrieval.query import parse_issue
+from retrieval.symbol_rank import ranks_of
 from retrieval.text import tokenize_path
 
 TESTED_FROM = 5  # best-ranked test files mapped to their sources
@@ -39,6 +51,9 @@ LINEAR_POOL = 50  # files per issue the linear ranker reorders: the run's fused 
 LINEAR_L2 = (0.001, 0.01, 0.1)
 LINEAR_STEPS = 2000
 PRF_SETTINGS = ((3, 10, 0.3), (5, 10, 0.2), (5, 20, 0.3), (3, 20, 0.5))  # docs, terms, mix
+CHURN_COMMITS = (300, 1000, 3000)  # the newest commits before the base commit counted
+CHURN_LARGE = 30  # a commit changing more files is a sweep (a rename, a reformat): skipped
+FIX_WORDS = ("fix", "bug", "issue", "#")
 
 
 def probe_path(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[str, Any]:
@@ -202,10 +217,108 @@ def _count(hits: Counter[str], name: str, scores: Any, files: list[str], gold: l
     hits[f"{name}: acc@5"] += bool(all_within(ranks, 5))
 
 
+def probe_ceiling(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Issues whose one gold file some signal ranks first or in its top 3, and the fusion's."""
+    params = load_params()
+    single = [row for row in rows if len(row["gold_files"]) == 1]
+    counts: Counter[str] = Counter()
+    for row in single:
+        gold = row["gold_files"][0]
+        best = min((ranks.get(gold) or CANDIDATES + 1 for ranks in row["signals"].values()),
+                   default=CANDIDATES + 1)
+        fused = fuse(row["signals"], params, row["shape"])
+        counts["fused first"] += max(fused, key=lambda p: (fused[p], p)) == gold
+        counts["some signal first"] += best == 1
+        counts["some signal in its top 3"] += best <= 3
+        for name, ranks in row["signals"].items():
+            counts[f"first by {name}"] += ranks.get(gold) == 1
+    return {"instances": len(rows), "one gold file": len(single), **dict(sorted(counts.items())),
+            "acc@1 if some signal's first were always chosen": round(
+                counts["some signal first"] / len(rows), 4)}
+
+
+def _title_signals(row: dict[str, Any], state: RepoState) -> dict[str, dict[str, int]]:
+    search = state.search
+    queries = parse_issue(row["text"].strip().split("\n", 1)[0])
+    terms = list(dict.fromkeys(queries.tokens))
+
+    def best_files(scores: Any) -> dict[str, int]:
+        return ranks_of({search.corpus.files[i]: float(scores[i])
+                         for i in top_indices(scores, CANDIDATES) if scores[i] > 0})
+
+    symbol_scores = search.symbols_lexical.scores(terms)
+    best_symbol: dict[str, float] = {}
+    for i in top_indices(symbol_scores, CANDIDATES * 3):
+        if symbol_scores[i] > 0:
+            best_symbol.setdefault(search.corpus.symbols[i].path, float(symbol_scores[i]))
+    return {"title_lexical": best_files(search.files_lexical.scores(terms)),
+            "title_symbol": ranks_of(best_symbol),
+            "title_path": best_files(search.paths_lexical.scores(terms)),
+            "title_mention": ranks_of(dict(collect_mentions(search, queries).files))}
+
+
+def probe_title(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[str, Any]:
+    """File ranking with the title searched alone as one more signal, each kind by weight."""
+    params = load_params()
+    titles = [_title_signals(row, repos[row["repo"]]) for row in rows]
+    found: dict[str, Any] = {"without": ablation(rows, params)["all"]}
+    for name in titles[0]:
+        probed = [{**row, "signals": {**row["signals"], name: title[name]}}
+                  for row, title in zip(rows, titles, strict=True)]
+        for weight in FUSION_WEIGHTS:
+            trial = replace(params, fusion={**params.fusion, name: weight})
+            found[f"{name} {weight}"] = ablation(probed, trial)["all"]
+    return found
+
+
+def _commits_before(mirror: Path, commit: str, count: int) -> list[tuple[str, list[str]]]:
+    """The newest `count` non-merge commits up to `commit`: (subject, changed paths).
+
+    Not checked: a mirror may lack an old tree, and git then stops at that commit; the
+    commits it listed before are what there is to count.
+    """
+    log = subprocess.run(
+        ["git", "--git-dir", str(mirror), "log", "--no-merges", "--format=%x00%s",
+         "--name-only", "-n", str(count), commit],
+        capture_output=True, text=True, check=False).stdout
+    commits = []
+    for block in log.split("\0")[1:]:
+        subject, *paths = block.strip("\n").split("\n")
+        commits.append((subject, [p for p in paths if p]))
+    return commits
+
+
+def probe_churn(rows: list[dict[str, Any]], mirrors: Path) -> dict[str, Any]:
+    """File ranking with how often each file changed before the issue as one more signal."""
+    params = load_params()
+    found: dict[str, Any] = {"without": ablation(rows, params)["all"]}
+    history = [_commits_before(find_repository(mirrors, row["repo"]) or mirrors,
+                               row["base_commit"], max(CHURN_COMMITS)) for row in rows]
+    for count in CHURN_COMMITS:
+        for fixes_only in (False, True):
+            probed = []
+            for row, commits in zip(rows, history, strict=True):
+                changed: Counter[str] = Counter()
+                for subject, paths in commits[:count]:
+                    if len(paths) <= CHURN_LARGE and (not fixes_only or any(
+                            word in subject.lower() for word in FIX_WORDS)):
+                        changed.update(paths)
+                probed.append({**row, "signals": {**row["signals"],
+                                                  "churn": ranks_of(dict(changed))}})
+            for weight in FUSION_WEIGHTS[:3]:
+                trial = replace(params, fusion={**params.fusion, "churn": weight})
+                kind = "fix commits" if fixes_only else "commits"
+                found[f"{count} {kind}, weight {weight}"] = ablation(probed, trial)["all"]
+    return found
+
+
 if __name__ == "__main__":
     run_probes(__doc__.split("\n")[0], {
         "path": (True, lambda rows, repos, args: probe_path(rows, repos)),
         "tested": (True, lambda rows, repos, args: probe_tested(rows, repos)),
         "linear_fusion": (False, lambda rows, repos, args: probe_linear_fusion(rows)),
         "prf": (True, lambda rows, repos, args: probe_prf(rows, repos)),
+        "ceiling": (False, lambda rows, repos, args: probe_ceiling(rows)),
+        "title": (True, lambda rows, repos, args: probe_title(rows, repos)),
+        "churn": (False, lambda rows, repos, args: probe_churn(rows, args.repos)),
     })

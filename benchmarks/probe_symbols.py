@@ -13,10 +13,15 @@ What the probes read, and its caveat: `benchmarks/probe_data.py`. Probes:
   their file's top 3 and top 10.
 - `in_file_dense`: ranking a listed file's symbols by their best question's similarity to
   the issue (chroma filtered to the listed files). Measured as `local_idf`.
+- `operators`: the special methods the issue's code and words use (`a + b` -> `__add__`,
+  `x[0]` -> `__getitem__`, "iterating" -> `__iter__`), found in the listed files, members of
+  classes the issue names first, fused as one more symbol signal at several weights.
+  Measured as `calls`.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -36,6 +41,49 @@ from retrieval.vectors import collection_name, open_client
 
 CALL_SEEDS = 5
 CALL_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+_OPERAND = r"[\w\)\]]"
+# (pattern over the issue's code, the special methods it uses)
+CODE_OPERATORS = (
+    (_OPERAND + r"\s*==\s*\S", ("__eq__", "__ne__")),
+    (_OPERAND + r"\s*!=\s*\S", ("__ne__", "__eq__")),
+    (_OPERAND + r"\s*<=\s*[\w(]", ("__le__", "__ge__")),
+    (_OPERAND + r"\s*>=\s*[\w(]", ("__ge__", "__le__")),
+    (_OPERAND + r" < [\w(]", ("__lt__", "__gt__")),
+    (_OPERAND + r" > [\w(]", ("__gt__", "__lt__")),
+    (_OPERAND + r"\s*\*\*\s*[\w(]", ("__pow__", "__rpow__")),
+    (_OPERAND + r"\s*(?<!\*)\*(?!\*)\s*[\w(]", ("__mul__", "__rmul__")),
+    (_OPERAND + r"\s*\+\s*[\w(]", ("__add__", "__radd__")),
+    (_OPERAND + r"\s+-\s+[\w(]", ("__sub__", "__rsub__")),
+    (_OPERAND + r" / [\w(]", ("__truediv__", "__rtruediv__", "__div__")),
+    (_OPERAND + r"\s*@\s*[\w(]", ("__matmul__", "__rmatmul__")),
+    (_OPERAND + r"\s*\^\s*[\w(]", ("__xor__", "__rxor__")),
+    (_OPERAND + r"\s*%\s*[\w(]", ("__mod__", "__rmod__")),
+    (r"\w\[[^\]\n]+\]\s*=[^=]", ("__setitem__",)),
+    (r"\w\[[^\]\n]+\]", ("__getitem__",)),
+    (r"\bfor\s+\w+(?:\s*,\s*\w+)*\s+in\b", ("__iter__",)),
+    (r"\blen\(", ("__len__",)),
+    (r"\bbool\(|^\s*if\s+\w+\s*:", ("__bool__",)),
+    (r"\brepr\(", ("__repr__",)),
+    (r"\bstr\(", ("__str__",)),
+    (r"\bhash\(", ("__hash__",)),
+    (r"\babs\(", ("__abs__",)),
+    (r"\b(?:np|numpy)\.(?:as)?array\(", ("__array__",)),
+    (r"\bdeepcopy\(", ("__deepcopy__",)),
+    (r"\bcopy\.copy\(", ("__copy__",)),
+    (r"\bpickle\.", ("__reduce__", "__getstate__", "__setstate__")),
+    (r"^\s*with\s", ("__enter__", "__exit__")),
+)
+# (pattern over the issue's words, the special methods they describe)
+WORD_OPERATORS = (
+    (r"\biterat(?:e|es|ed|ing|ion|or)\b", ("__iter__",)),
+    (r"\bequal(?:ity|s)?\b|\bcompar(?:e|es|ed|ing|ison)\b", ("__eq__", "__ne__")),
+    (r"\bindex(?:ing|ed)\b|\bsubscript|\bslic(?:e|ing)\b", ("__getitem__",)),
+    (r"\bpickl", ("__reduce__", "__getstate__", "__setstate__")),
+    (r"\bhash(?:able|ing)?\b", ("__hash__",)),
+    (r"\btruth value|\bbool\b", ("__bool__",)),
+    (r"\bdeep ?cop", ("__deepcopy__",)),
+    (r"\bAttributeError\b|\battribute access", ("__getattr__", "__getattribute__")),
+)
 
 
 def probe_misses(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -60,7 +108,6 @@ def probe_calls(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict
     params = load_params()
     weights, k = params.symbol_weights(), params.fusion["rrf_k"]
     symbol_rows = [row for row in rows if row["gold_symbols"]]
-    found = {"without": measure(symbol_rows, weights, k)["acc@10"]}
     probed, neighbours = [], []
     for row in symbol_rows:
         candidates = {key: dict(ranks) for key, ranks in row["symbol_signals"].items()}
@@ -77,10 +124,63 @@ def probe_calls(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict
             candidates.setdefault(key, {})["calls"] = rank
         probed.append({**row, "symbol_signals": candidates})
         neighbours.append(len(near))
+    return {**_by_weight(symbol_rows, probed, "calls"),
+            "neighbours per issue (median)": float(statistics.median(neighbours))}
+
+
+def _by_weight(rows: list[dict[str, Any]], probed: list[dict[str, Any]], name: str
+               ) -> dict[str, float]:
+    """Function Acc@10 of `rows` as run, and of `probed` with signal `name` at each weight."""
+    params = load_params()
+    weights, k = params.symbol_weights(), params.fusion["rrf_k"]
+    found = {"without": measure(rows, weights, k)["acc@10"]}
     for weight in CALL_WEIGHTS:
-        found[f"weight {weight}"] = measure(probed, {**weights, "calls": weight}, k)["acc@10"]
-    found["neighbours per issue (median)"] = float(statistics.median(neighbours))
+        found[f"weight {weight}"] = measure(probed, {**weights, name: weight}, k)["acc@10"]
     return found
+
+
+def special_methods(code: str, text: str) -> set[str]:
+    """The special methods an issue's code and words use."""
+    found: set[str] = set()
+    for pattern, names in CODE_OPERATORS:
+        if re.search(pattern, code, re.M):
+            found.update(names)
+    for pattern, names in WORD_OPERATORS:
+        if re.search(pattern, text, re.I):
+            found.update(names)
+    return found
+
+
+def _operator_candidates(row: dict[str, Any], search: SearchIndex) -> list[str]:
+    """The listed files' special methods the issue uses: of classes it names first."""
+    queries = row["queries"]
+    used, named = special_methods(queries.code, queries.text), set(queries.identifiers)
+    found = []
+    for position, path in enumerate(row["listed"]):
+        for i in search.by_file.get(path, []):
+            symbol = search.corpus.symbols[i]
+            if symbol.name in used:
+                owner = symbol.qualname.rsplit(".", 2)[-2] if "." in symbol.qualname else ""
+                found.append((owner not in named, position, symbol.qualname.count("."), i,
+                              f"{path}::{symbol.qualname}"))
+    return [key for *_, key in sorted(found)]
+
+
+def probe_operators(rows: list[dict[str, Any]], repos: dict[str, RepoState]
+                    ) -> dict[str, float]:
+    """Function Acc@10 with the special methods the issue uses fused in, by weight."""
+    symbol_rows = [row for row in rows if row["gold_symbols"]]
+    probed, counts = [], []
+    for row in symbol_rows:
+        candidates = {key: dict(ranks) for key, ranks in row["symbol_signals"].items()}
+        keys = _operator_candidates(row, repos[row["repo"]].search)
+        for rank, key in enumerate(keys, start=1):
+            path = key.split("::")[0]
+            candidates.setdefault(key, {"file": row["listed"].index(path) + 1})["operator"] = rank
+        probed.append({**row, "symbol_signals": candidates})
+        counts.append(len(keys))
+    return {**_by_weight(symbol_rows, probed, "operator"),
+            "issues with candidates": sum(1 for count in counts if count)}
 
 
 def _in_file_ranks(search: SearchIndex, listed: list[str], scored: dict[int, float]
@@ -176,4 +276,5 @@ if __name__ == "__main__":
         "local_idf": (True, lambda rows, repos, args: probe_local_idf(rows, repos)),
         "in_file_dense": (True, lambda rows, repos, args: probe_in_file_dense(rows, repos,
                                                                                args.home)),
+        "operators": (True, lambda rows, repos, args: probe_operators(rows, repos)),
     })

@@ -1,12 +1,14 @@
-"""The signal probes' pure parts: where function hits are lost, and test-to-source mapping."""
+"""The signal probes' own parts: where hits are lost, the ceiling, test-to-source mapping."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.benchmark_scripts import load_script
+from tests.gitfixture import GitFixture
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +50,49 @@ def test_a_test_file_maps_to_the_source_sharing_most_directories(file_probes: Mo
         "sympy/printing/latex.py", "sympy/parsing/latex.py"]
     assert file_probes._sources_of("testing/capture_test.py", stems) == ["src/_pytest/capture.py"]
     assert file_probes._sources_of("tests/test_nothing.py", stems) == []
+
+
+def test_the_ceiling_counts_single_gold_issues_some_signal_ranks_first(
+        file_probes: ModuleType) -> None:
+    def row(gold: list[str], signals: dict[str, dict[str, int]]) -> dict:
+        return {"gold_files": gold, "signals": signals, "shape": "prose"}
+
+    rows = [row(["a.py"], {"dense": {"a.py": 1, "b.py": 2}, "path": {"b.py": 1}}),
+            row(["a.py"], {"dense": {"b.py": 1, "a.py": 3}, "path": {"b.py": 1}}),
+            row(["a.py"], {"dense": {"b.py": 1}}),
+            row(["a.py", "b.py"], {"dense": {"a.py": 1, "b.py": 2}})]
+    found = file_probes.probe_ceiling(rows)
+    assert (found["instances"], found["one gold file"]) == (4, 3)
+    assert found["some signal first"] == 1 and found["some signal in its top 3"] == 2
+    assert found["first by dense"] == 1 and found["first by path"] == 0
+    assert found["acc@1 if some signal's first were always chosen"] == 0.25
+
+
+def test_commits_before_a_commit_list_their_changed_paths(file_probes: ModuleType,
+                                                          tmp_path: Path) -> None:
+    repo = GitFixture(tmp_path / "repo")
+    repo.commit("Start", {"a.py": "a = 1\n", "b.py": "b = 1\n"})
+    base = repo.commit("Fix a", {"a.py": "a = 2\n"})
+    repo.commit("Later", {"b.py": "b = 2\n"})
+    commits = file_probes._commits_before(tmp_path / "repo" / ".git", base, 10)
+    assert commits == [("Fix a", ["a.py"]), ("Start", ["a.py", "b.py"])]
+    assert file_probes._commits_before(tmp_path / "repo" / ".git", base, 1) == [
+        ("Fix a", ["a.py"])]
+
+
+def test_special_methods_come_from_operators_in_code_and_from_words(
+        symbol_probes: ModuleType) -> None:
+    used = symbol_probes.special_methods("v = a + b\nif v[0] == w:\n    pass",
+                                         "Iterating over a rolling window skips one")
+    assert {"__add__", "__getitem__", "__eq__", "__iter__"} <= used
+    assert "__truediv__" not in symbol_probes.special_methods(
+        'File "src/pkg/mod.py", line 3', "")  # a path's slashes divide nothing
+    assert symbol_probes.special_methods("print(x)", "It prints the wrong thing") == set()
+
+
+def test_later_sentences_skip_the_first_paragraph_code_and_headings() -> None:
+    dense_probes = load_script("probe_dense")
+    text = ("Title line\n\nFirst paragraph is a dense query already.\n\n### What happened?\n\n"
+            "```python\nx = 1\n```\n\nThe window is not centred. It should be centred.")
+    assert dense_probes.later_sentences(text) == ["The window is not centred.",
+                                                  "It should be centred."]
