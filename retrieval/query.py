@@ -9,7 +9,9 @@ Pure functions over strings.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from retrieval.text import STOPWORDS, tokenize
 
@@ -68,7 +70,10 @@ class IssueQueries:
         return "code" if self.code or self.identifiers else "prose"
 
 
-def _unique(items: list[str]) -> list[str]:
+_Item = TypeVar("_Item", bound=Hashable)
+
+
+def _unique(items: list[_Item]) -> list[_Item]:
     return list(dict.fromkeys(items))
 
 
@@ -98,8 +103,8 @@ def strip_environment(text: str) -> str:
 def parse_issue(text: str) -> IssueQueries:
     """Extract paths, frames, links, names, identifiers and errors from an issue's text."""
     text = strip_environment(text)
-    links = list(dict.fromkeys(Link(m.group(1), int(m.group(2)) if m.group(2) else None)
-                               for m in _LINK.finditer(text)))
+    links = _unique([Link(m.group(1), int(m.group(2)) if m.group(2) else None)
+                     for m in _LINK.finditer(text)])
     frames = [Frame(m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3))
               for m in _FRAME.finditer(text)]
     code_parts = _FENCE.findall(text) + _BACKTICKED.findall(text)
