@@ -227,7 +227,8 @@ def probe_ceiling(rows: list[dict[str, Any]]) -> dict[str, Any]:
         best = min((ranks.get(gold) or CANDIDATES + 1 for ranks in row["signals"].values()),
                    default=CANDIDATES + 1)
         fused = fuse(row["signals"], params, row["shape"])
-        counts["fused first"] += max(fused, key=lambda p: (fused[p], p)) == gold
+        # Ties as the ranking breaks them: the higher score, then the lower path.
+        counts["fused first"] += min(fused, key=lambda p: (-fused[p], p)) == gold
         counts["some signal first"] += best == 1
         counts["some signal in its top 3"] += best <= 3
         for name, ranks in row["signals"].items():

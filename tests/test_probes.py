@@ -66,6 +66,9 @@ def test_the_ceiling_counts_single_gold_issues_some_signal_ranks_first(
     assert found["some signal first"] == 1 and found["some signal in its top 3"] == 2
     assert found["first by dense"] == 1 and found["first by path"] == 0
     assert found["acc@1 if some signal's first were always chosen"] == 0.25
+    # A tie goes to the lower path, as the ranking breaks it (dense and path weigh alike).
+    tied = [row(["a.py"], {"dense": {"b.py": 1}, "path": {"a.py": 1}})]
+    assert file_probes.probe_ceiling(tied)["fused first"] == 1
 
 
 def test_commits_before_a_commit_list_their_changed_paths(file_probes: ModuleType,
