@@ -73,10 +73,16 @@ def probe_path(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict[
 
 def _with_weights(rows: list[dict[str, Any]], probed: list[dict[str, Any]], name: str,
                   params: Params) -> dict[str, Any]:
-    found: dict[str, Any] = {"without": ablation(rows, params)["all"]}
-    for weight in FUSION_WEIGHTS:
+    return {"without": ablation(rows, params)["all"], **_at_weights(probed, name, params)}
+
+
+def _at_weights(probed: list[dict[str, Any]], name: str, params: Params, label: str = "",
+                weights: tuple[float, ...] = FUSION_WEIGHTS) -> dict[str, Any]:
+    """The replayed fusion of `probed` with signal `name` at each weight, keyed by `label`."""
+    found = {}
+    for weight in weights:
         trial = replace(params, fusion={**params.fusion, name: weight})
-        found[f"weight {weight}"] = ablation(probed, trial)["all"]
+        found[f"{label}weight {weight}"] = ablation(probed, trial)["all"]
     return found
 
 
@@ -266,9 +272,7 @@ def probe_title(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict
     for name in titles[0]:
         probed = [{**row, "signals": {**row["signals"], name: title[name]}}
                   for row, title in zip(rows, titles, strict=True)]
-        for weight in FUSION_WEIGHTS:
-            trial = replace(params, fusion={**params.fusion, name: weight})
-            found[f"{name} {weight}"] = ablation(probed, trial)["all"]
+        found |= _at_weights(probed, name, params, f"{name}, ")
     return found
 
 
@@ -306,10 +310,9 @@ def probe_churn(rows: list[dict[str, Any]], mirrors: Path) -> dict[str, Any]:
                         changed.update(paths)
                 probed.append({**row, "signals": {**row["signals"],
                                                   "churn": ranks_of(dict(changed))}})
-            for weight in FUSION_WEIGHTS[:3]:
-                trial = replace(params, fusion={**params.fusion, "churn": weight})
-                kind = "fix commits" if fixes_only else "commits"
-                found[f"{count} {kind}, weight {weight}"] = ablation(probed, trial)["all"]
+            kind = "fix commits" if fixes_only else "commits"
+            found |= _at_weights(probed, "churn", params, f"{count} {kind}, ",
+                                 FUSION_WEIGHTS[:3])
     return found
 
 
