@@ -103,10 +103,13 @@ def probe_pooling(rows: list[dict[str, Any]], repos: dict[str, RepoState], home:
     settings = load_settings(home=home)
     embedder = Embedder(settings.embedding_model)
     params = load_params()
+    # One collection per repository: each opens its own chroma client.
+    collections = {repo: VectorCollection.for_repository(settings, state.key, "questions",
+                                                         embedder)
+                   for repo, state in repos.items()}
     searched: list[tuple[int, Hits]] = []
     for row in rows:
-        collection = VectorCollection.for_repository(settings, repos[row["repo"]].key,
-                                                     "questions", embedder)
+        collection = collections[row["repo"]]
         first = dense_queries(row["queries"])
         texts = first + [s for s in later_sentences(row["text"]) if s not in first]
         searched.append((len(first), [[(hit.path, hit.similarity) for hit in query]
