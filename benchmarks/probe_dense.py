@@ -1,7 +1,7 @@
 """Probe the dense signal's pooling and queries against a finished eval run.
 
     python benchmarks/probe_dense.py --run DIR --home HOME/eval --repos MIRRORS \\
-        --data ../shared/eval/swebench_verified_dev.jsonl [--probe pooling]
+        --data ../shared/eval/swebench_verified_dev.jsonl [--probe pooling] [--probe exact]
 
 What the probes read, and its caveat: `benchmarks/probe_data.py`; the questions are those
 the run's chroma directory kept. The `dense` signal scores a file by its best question's
@@ -16,6 +16,12 @@ similarity to any of the issue's dense queries (title, first paragraph, error li
 - `reciprocal ranks`: each query's file ranking, fused by reciprocal rank.
 Measured: the fused file MRR, Acc@1 and Acc@5 with the pooled ranks in place of `dense`,
 and the dense ranking's own Acc@1.
+
+The `exact` probe asks what chroma's approximate (HNSW) search costs: it searches the same
+stored vectors exactly (a matrix product) and reports, per repository, how many of chroma's
+hits are the exact ones, how many exact hits scoring above chroma's last hit chroma missed
+(true misses, as opposed to ties between identical questions), and the fused file ranking
+with the dense signal re-searched both ways on the kept questions.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fit_params import ablation
 from probe_data import RepoState, run_probes
 
@@ -34,7 +41,7 @@ from retrieval.dense import HITS_PER_QUERY, dense_queries
 from retrieval.embed import Embedder
 from retrieval.params import load_params
 from retrieval.symbol_rank import ranks_of
-from retrieval.vectors import VectorCollection
+from retrieval.vectors import VectorCollection, collection_name, open_client
 
 EXTRA_SENTENCES = 8
 RRF_K = 5
@@ -128,7 +135,77 @@ def probe_pooling(rows: list[dict[str, Any]], repos: dict[str, RepoState], home:
     return found
 
 
+Scored = list[list[tuple[str, str, float]]]  # per query: (id, path, similarity), best first
+
+
+def _exact_and_chroma(collection: Any, vectors: np.ndarray, limit: int
+                      ) -> tuple[Scored, Scored]:
+    """Per query, the best `limit` stored questions: searched exactly, and by chroma."""
+    stored = collection.get(include=["embeddings", "metadatas"])
+    matrix = np.asarray(stored["embeddings"], dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    similarity = vectors @ matrix.T
+    exact = []
+    for row in similarity:
+        best = np.argsort(-row, kind="stable")[:limit]
+        exact.append([(stored["ids"][j], str(stored["metadatas"][j]["path"]), float(row[j]))
+                      for j in best])
+    found = collection.query(query_embeddings=vectors.tolist(), n_results=limit,
+                             include=["metadatas", "distances"])
+    chroma = [[(hit_id, str(meta["path"]), 1.0 - distance) for hit_id, meta, distance
+               in zip(*hits, strict=True)]
+              for hits in zip(found["ids"], found["metadatas"], found["distances"],
+                              strict=True)]
+    return exact, chroma
+
+
+def probe_exact(rows: list[dict[str, Any]], repos: dict[str, RepoState], home: Path
+                ) -> dict[str, Any]:
+    """chroma's hits against exact search over the same vectors, and the fused ranking."""
+    settings = load_settings(home=home)
+    client = open_client(settings)
+    embedder = Embedder(settings.embedding_model)
+    params = load_params()
+    found: dict[str, Any] = {}
+    dense: dict[str, dict[str, dict[str, int]]] = {"exact": {}, "chroma": {}}
+    for repo, state in sorted(repos.items()):
+        own = [row for row in rows if row["repo"] == repo]
+        texts = [dense_queries(row["queries"]) for row in own]
+        flat = [text for group in texts for text in group]
+        if not flat:
+            continue
+        collection = client.get_collection(collection_name(state.key, "questions"))
+        vectors = np.asarray(embedder.embed(flat), dtype=np.float32)
+        searched = dict(zip(("exact", "chroma"), _exact_and_chroma(
+            collection, vectors, HITS_PER_QUERY), strict=True))
+        shared, missed = [], []
+        for best, hits in zip(searched["exact"], searched["chroma"], strict=True):
+            floor = hits[-1][2] + 1e-5  # chroma's last hit; at or below it, ties and order
+            ids = {hit_id for hit_id, _, _ in hits}
+            above = [hit_id for hit_id, _, similarity in best if similarity > floor]
+            shared.append(len(ids & {hit_id for hit_id, _, _ in best}) / len(best))
+            missed.append(sum(hit_id not in ids for hit_id in above) / max(1, len(above)))
+        found[repo] = {"questions": collection.count(), "queries": len(flat),
+                       "chroma hits among the exact ones": round(float(np.mean(shared)), 4),
+                       "true misses": round(float(np.mean(missed)), 4),
+                       "true misses, worst query": round(max(missed), 4)}
+        for how, scored in searched.items():
+            start = 0
+            for row, group in zip(own, texts, strict=True):
+                hits = [[(path, similarity) for _, path, similarity in query]
+                        for query in scored[start:start + len(group)]]
+                dense[how][row["instance_id"]] = ranks_of(_max(hits))
+                start += len(group)
+    found["fused, recorded"] = ablation(rows, params)["all"]
+    for how, ranks in dense.items():
+        probed = [{**row, "signals": {**row["signals"], "dense": ranks.get(
+            row["instance_id"], {})}} for row in rows]
+        found[f"fused, dense re-searched by {how}"] = ablation(probed, params)["all"]
+    return found
+
+
 if __name__ == "__main__":
     run_probes(__doc__.split("\n")[0], {
         "pooling": (True, lambda rows, repos, args: probe_pooling(rows, repos, args.home)),
+        "exact": (True, lambda rows, repos, args: probe_exact(rows, repos, args.home)),
     })

@@ -17,6 +17,9 @@ What the probes read, and its caveat: `benchmarks/probe_data.py`. Probes:
   `x[0]` -> `__getitem__`, "iterating" -> `__iter__`), found in the listed files, members of
   classes the issue names first, fused as one more symbol signal at several weights.
   Measured as `calls`.
+- `quota`: not a signal but another way to fill the top ten: the best few symbols of each
+  listed file first (say 6, 2 and 2 of the first, second and third file), then the rest as
+  fused. Measured as `calls`.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from retrieval.embed import Embedder
 from retrieval.lexical import LexicalIndex, bm25_idf
 from retrieval.locate import SearchIndex
 from retrieval.params import load_params
+from retrieval.symbol_rank import fuse_symbols
 from retrieval.vectors import collection_name, open_client
 
 CALL_SEEDS = 5
 CALL_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+QUOTAS = ((10,), (8, 2), (7, 3), (6, 2, 2), (5, 3, 2), (4, 3, 3))
 _OPERAND = r"[\w\)\]]"
 # (pattern over the issue's code, the special methods it uses)
 CODE_OPERATORS = (
@@ -183,6 +188,36 @@ def probe_operators(rows: list[dict[str, Any]], repos: dict[str, RepoState]
             "issues with candidates": sum(1 for count in counts if count)}
 
 
+def with_quota(order: list[str], file_rank: dict[str, int], quota: tuple[int, ...]
+               ) -> list[str]:
+    """`order` with the best `quota[n]` symbols of the file ranked n + 1 moved to the front."""
+    front: list[str] = []
+    for rank, count in enumerate(quota, start=1):
+        front.extend([key for key in order if file_rank.get(key) == rank][:count])
+    chosen = set(front)
+    return front + [key for key in order if key not in chosen]
+
+
+def probe_quota(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Function Acc@10 with the top ten filled by a quota per listed file, by quota."""
+    params = load_params()
+    weights, k = params.symbol_weights(), params.fusion["rrf_k"]
+    symbol_rows = [row for row in rows if row["gold_symbols"]]
+    found = {"without": measure(symbol_rows, weights, k)["acc@10"]}
+    for quota in QUOTAS:
+        hits = 0
+        for row in symbol_rows:
+            candidates = row["symbol_signals"]
+            score = fuse_symbols(candidates, weights, k)
+            # Ties keep the candidates' recorded order, as `measure` breaks them.
+            order = sorted(score, key=lambda key: -score[key])
+            file_rank = {key: ranks.get("file", 0) for key, ranks in candidates.items()}
+            top = with_quota(order, file_rank, quota)[:10]
+            hits += all(gold in top for gold in row["gold_symbols"])
+        found["quota " + "-".join(map(str, quota))] = hits / len(symbol_rows)
+    return found
+
+
 def _in_file_ranks(search: SearchIndex, listed: list[str], scored: dict[int, float]
                    ) -> dict[str, int]:
     ranks = {}
@@ -277,4 +312,5 @@ if __name__ == "__main__":
         "in_file_dense": (True, lambda rows, repos, args: probe_in_file_dense(rows, repos,
                                                                                args.home)),
         "operators": (True, lambda rows, repos, args: probe_operators(rows, repos)),
+        "quota": (False, lambda rows, repos, args: probe_quota(rows)),
     })

@@ -81,8 +81,8 @@ def symbol_signal_ranks(*, scores: Sequence[float] | np.ndarray, lexical: Sequen
     return dict(candidates)
 
 
-def fuse_symbols(candidates: Mapping[int, Mapping[str, int]], weights: Mapping[str, float],
-                 k: float) -> dict[int, float]:
+def fuse_symbols(candidates: Mapping[K, Mapping[str, int]], weights: Mapping[str, float],
+                 k: float) -> dict[K, float]:
     """Weighted reciprocal-rank fusion of each candidate's signal ranks."""
     return {i: sum(weights.get(name, 0.0) / (k + rank) for name, rank in ranks.items())
             for i, ranks in candidates.items()}

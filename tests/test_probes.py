@@ -99,3 +99,30 @@ def test_later_sentences_skip_the_first_paragraph_code_and_headings() -> None:
             "```python\nx = 1\n```\n\nThe window is not centred. It should be centred.")
     assert dense_probes.later_sentences(text) == ["The window is not centred.",
                                                   "It should be centred."]
+
+
+def test_a_quota_moves_each_listed_files_best_symbols_to_the_front(
+        symbol_probes: ModuleType) -> None:
+    order = ["b.py::x", "a.py::one", "a.py::two", "c.py::y", "a.py::three"]
+    file_rank = {"a.py::one": 1, "a.py::two": 1, "a.py::three": 1, "b.py::x": 2, "c.py::y": 3}
+    assert symbol_probes.with_quota(order, file_rank, (2, 1)) == [
+        "a.py::one", "a.py::two", "b.py::x", "c.py::y", "a.py::three"]
+    assert symbol_probes.with_quota(order, file_rank, (10,)) == [
+        "a.py::one", "a.py::two", "a.py::three", "b.py::x", "c.py::y"]
+
+
+def test_past_commits_name_the_functions_their_hunks_fall_in(tmp_path: Path) -> None:
+    changes = load_script("probe_changes")
+    repo = GitFixture(tmp_path / "repo")
+    source = "def f(x):\n    return x + {f}\n\n\nclass Box:\n    def g(self):\n        return {g}\n"
+    repo.commit("Start", {"a.py": source.format(f=1, g=1), "b.py": "b = 1\n"})
+    repo.commit("Fix g", {"a.py": source.format(f=1, g=2)})
+    base = repo.commit("Fix f", {"a.py": source.format(f=2, g=2), "b.py": "b = 2\n"})
+    repo.commit("Later", {"a.py": source.format(f=3, g=3)})
+    git_dir = tmp_path / "repo" / ".git"
+    # Newest first, up to `base`; the first commit added the file, inside no function.
+    assert changes.commits_changing(git_dir, base, "a.py", 10) == [{"f"}, {"g"}, set()]
+    assert changes.commits_changing(git_dir, base, "a.py", 1) == [{"f"}]
+    patch = changes.python_patches(git_dir, ["show", "-U0", "--format=", base])
+    assert changes.changed_functions(patch) == {"a.py": {"f"}, "b.py": set()}
+    assert changes.changed_functions("") == {}
