@@ -33,6 +33,7 @@ from retrieval.symbol_rank import (
     class_members,
     fuse_symbols,
     name_parts,
+    one_per_name,
     ranks_of,
     symbol_signal_ranks,
 )
@@ -305,7 +306,9 @@ def _rank_symbols(index: SearchIndex, symbol_scores: np.ndarray, top_symbols: li
         name_matches=name_matches, path_of=index.symbol_paths, file_rank=file_rank,
         unranked_file=CANDIDATES)
     score = fuse_symbols(candidates, params.symbol_weights(), params.fusion["rrf_k"])
-    return sorted(score, key=lambda i: (-score[i], i)), score, candidates
+    order = one_per_name(sorted(score, key=lambda i: (-score[i], i)), index.symbol_paths,
+                         index.symbol_qualnames)
+    return order, score, candidates
 
 
 def _symbol_results(index: SearchIndex, order: list[int], score: dict[int, float],

@@ -88,6 +88,22 @@ def fuse_symbols(candidates: Mapping[K, Mapping[str, int]], weights: Mapping[str
             for i, ranks in candidates.items()}
 
 
+def one_per_name(order: Sequence[int], paths: Sequence[str], qualnames: Sequence[str]
+                 ) -> list[int]:
+    """`order` keeping only the best-ranked symbol of each (path, qualname).
+
+    A property's setter and an overload's stubs share their getter's or implementation's
+    qualified name: to a reader they are one symbol, listed once, not a second top-ten slot.
+    """
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for i in order:
+        if (paths[i], qualnames[i]) not in seen:
+            seen.add((paths[i], qualnames[i]))
+            kept.append(i)
+    return kept
+
+
 def class_members(named_classes: Collection[tuple[str, str]],
                   by_file: Mapping[str, Sequence[int]],
                   qualname_of: Sequence[str]) -> list[int]:

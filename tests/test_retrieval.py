@@ -150,6 +150,31 @@ def test_class_members_and_dispatch_methods_say_why(tmp_path: Path, settings: Se
     assert not any("named after" in reason for reason in why.get("Printer._print_Stock", []))
 
 
+PRICE = """class Price:
+    @property
+    def amount(self):
+        \"\"\"The amount in cents.\"\"\"
+        return self._amount
+
+    @amount.setter
+    def amount(self, value):
+        \"\"\"Set the amount, rounded to cents.\"\"\"
+        self._amount = round(value)
+"""
+
+
+def test_a_property_is_listed_once_though_its_setter_shares_its_name(
+        tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "price"
+    GitFixture(path).commit("Price", {"shop/price.py": PRICE})
+    indexed = Indexer(settings).index(path)
+    search = SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts))
+    assert [s.qualname for s in search.corpus.symbols].count("Price.amount") == 2
+    found = locate(search, "Setting `Price.amount` does not round the amount to cents")
+    listed = [s.qualname for s in found.symbols]
+    assert listed.count("Price.amount") == 1 and "Price" in listed
+
+
 def test_a_module_named_in_prose_is_found_by_its_path(tmp_path: Path, settings: Settings
                                                       ) -> None:
     body = 'def render(expr):\n    """Render an expression."""\n    return str(expr)\n'

@@ -7,6 +7,7 @@ from retrieval.symbol_rank import (
     class_members,
     fuse_symbols,
     name_parts,
+    one_per_name,
     ranks_of,
     symbol_signal_ranks,
 )
@@ -22,6 +23,13 @@ def test_name_parts_are_type_like_parts_of_compound_names() -> None:
     assert name_parts("_print_MatAdd") == ["MatAdd"]
     assert name_parts("visit_Call") == ["Call"]
     assert name_parts("MatAdd") == [] and name_parts("_print_x") == []
+
+
+def test_a_name_defined_twice_in_a_file_is_ranked_once_at_its_best() -> None:
+    paths = ["a.py", "a.py", "b.py", "a.py"]
+    qualnames = ["Price.amount", "Price.amount", "Price.amount", "Price"]  # getter, setter
+    assert one_per_name([1, 3, 0, 2], paths, qualnames) == [1, 3, 2]
+    assert one_per_name([], paths, qualnames) == []
 
 
 def test_each_candidate_gets_its_rank_in_every_signal_that_ranked_it() -> None:
