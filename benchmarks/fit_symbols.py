@@ -35,12 +35,18 @@ RANKED = 50  # as navbot eval: ranks beyond it count as not found
 PASSES = 3
 
 
+def fused_order(row: dict[str, Any], weights: dict[str, float], k: float) -> list[str]:
+    """The row's recorded candidates fused under `weights`, best first.
+
+    Ties keep the recorded order (the sort is stable), which is the run's own order.
+    """
+    score = fuse_symbols(row["symbol_signals"], weights, k)
+    return sorted(score, key=lambda key: -score[key])
+
+
 def _gold_ranks(row: dict[str, Any], weights: dict[str, float], k: float) -> list[int | None]:
-    candidates = dict(enumerate(row["symbol_signals"].values()))
-    keys = list(row["symbol_signals"])
-    score = fuse_symbols(candidates, weights, k)
-    order = sorted(score, key=lambda i: (-score[i], i))[:RANKED]
-    rank = {keys[i]: position for position, i in enumerate(order, start=1)}
+    order = fused_order(row, weights, k)[:RANKED]
+    rank = {key: position for position, key in enumerate(order, start=1)}
     return [rank.get(gold) for gold in row["gold_symbols"]]
 
 

@@ -32,7 +32,6 @@ from typing import Any
 from probe_data import RepoState, run_probes
 from probe_symbols import _by_weight
 
-from indexer.store import IndexStore
 from navbot.evaluation.data import find_repository
 from retrieval.history_signal import SIMILAR_CHANGES, HistorySignal
 from retrieval.lexical import top_indices
@@ -71,18 +70,19 @@ def commits_changing(mirror: Path, commit: str, path: str, count: int) -> list[s
     return [changed_functions(block).get(path, set()) for block in log.split("\0")[1:]]
 
 
-def _file_rank(candidates: dict[str, dict[str, int]], path: str) -> int:
-    """The fused rank of `path` as the run's candidates of that file carry it."""
-    return next((ranks["file"] for key, ranks in candidates.items()
-                 if key.split("::")[0] == path and "file" in ranks), CANDIDATES)
-
-
 def _with_signal(row: dict[str, Any], ranked: list[str], name: str) -> dict[str, Any]:
-    """`row` with the symbol keys `ranked` (best first) added as signal `name`."""
+    """`row` with the symbol keys `ranked` (best first) added as signal `name`.
+
+    A new candidate takes its file's fused rank from the run's candidates of that file.
+    """
     candidates = {key: dict(ranks) for key, ranks in row["symbol_signals"].items()}
+    file_rank: dict[str, int] = {}
+    for key, ranks in candidates.items():
+        if "file" in ranks:
+            file_rank.setdefault(key.split("::")[0], ranks["file"])
     for rank, key in enumerate(ranked, start=1):
         if key not in candidates:
-            candidates[key] = {"file": _file_rank(candidates, key.split("::")[0])}
+            candidates[key] = {"file": file_rank.get(key.split("::")[0], CANDIDATES)}
         candidates[key][name] = rank
     return {**row, "symbol_signals": candidates}
 
@@ -130,12 +130,12 @@ def _ancestors(mirror: Path, commit: str) -> set[str]:
 
 
 def probe_similar_changes(rows: list[dict[str, Any]], repos: dict[str, RepoState],
-                          home: Path, mirrors: Path) -> dict[str, Any]:
+                          mirrors: Path) -> dict[str, Any]:
     """Function Acc@10 with the functions similar past commits changed fused in."""
     symbol_rows = [row for row in rows if row["gold_symbols"]]
-    signals = {name: HistorySignal.from_graph(
-        IndexStore(home / "repos" / state.key).load_graph(), set(state.search.corpus.files))
-        for name, state in repos.items()}
+    signals = {name: HistorySignal.from_graph(state.store.load_graph(),
+                                              set(state.search.corpus.files))
+               for name, state in repos.items()}
     probed, reached = [], 0
     for row in symbol_rows:
         mirror = find_repository(mirrors, row["repo"]) or mirrors
@@ -170,5 +170,5 @@ if __name__ == "__main__":
         "function_churn": (True, lambda rows, repos, args: probe_function_churn(
             rows, repos, args.repos)),
         "similar_changes": (True, lambda rows, repos, args: probe_similar_changes(
-            rows, repos, args.home, args.repos)),
+            rows, repos, args.repos)),
     })

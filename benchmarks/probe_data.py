@@ -56,10 +56,11 @@ class RepoState:
 
     def __init__(self, store: Path, mirror: Path) -> None:
         self.key = store.name
-        state = IndexStore(store).load_state()
+        self.store = IndexStore(store)
+        state = self.store.load_state()
         self.search = SearchIndex.build(DocumentCache().build(GitRepo(mirror), state.facts))
         self.calls: dict[str, set[str]] = defaultdict(set)
-        for source, target, kind, _ in IndexStore(store).load_graph().edges:
+        for source, target, kind, _ in self.store.load_graph().edges:
             if kind == "calls":  # ids "sym:path::qualname", the eval's keys behind "sym:"
                 caller, callee = source.removeprefix("sym:"), target.removeprefix("sym:")
                 self.calls[caller].add(callee)

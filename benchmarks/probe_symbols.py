@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from fit_symbols import measure
+from fit_symbols import fused_order, measure
 from probe_data import RepoState, run_probes
 
 from navbot.config import load_settings
@@ -40,7 +40,6 @@ from retrieval.embed import Embedder
 from retrieval.lexical import LexicalIndex, bm25_idf
 from retrieval.locate import SearchIndex
 from retrieval.params import load_params
-from retrieval.symbol_rank import fuse_symbols
 from retrieval.vectors import collection_name, open_client
 
 CALL_SEEDS = 5
@@ -116,9 +115,7 @@ def probe_calls(rows: list[dict[str, Any]], repos: dict[str, RepoState]) -> dict
     probed, neighbours = [], []
     for row in symbol_rows:
         candidates = {key: dict(ranks) for key, ranks in row["symbol_signals"].items()}
-        score = {key: sum(weights.get(n, 0.0) / (k + r) for n, r in ranks.items())
-                 for key, ranks in candidates.items()}
-        seeds = sorted(score, key=lambda key: -score[key])[:CALL_SEEDS]
+        seeds = fused_order(row, weights, k)[:CALL_SEEDS]
         near: dict[str, tuple[int, int]] = {}
         for position, seed in enumerate(seeds):
             for other in repos[row["repo"]].calls.get(seed, ()):
@@ -207,12 +204,9 @@ def probe_quota(rows: list[dict[str, Any]]) -> dict[str, float]:
     for quota in QUOTAS:
         hits = 0
         for row in symbol_rows:
-            candidates = row["symbol_signals"]
-            score = fuse_symbols(candidates, weights, k)
-            # Ties keep the candidates' recorded order, as `measure` breaks them.
-            order = sorted(score, key=lambda key: -score[key])
-            file_rank = {key: ranks.get("file", 0) for key, ranks in candidates.items()}
-            top = with_quota(order, file_rank, quota)[:10]
+            file_rank = {key: ranks.get("file", 0)
+                         for key, ranks in row["symbol_signals"].items()}
+            top = with_quota(fused_order(row, weights, k), file_rank, quota)[:10]
             hits += all(gold in top for gold in row["gold_symbols"])
         found["quota " + "-".join(map(str, quota))] = hits / len(symbol_rows)
     return found
