@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from navbot.evaluation.metrics import all_within, reciprocal_rank
-from retrieval.locate import LISTED_FILES, confidence, confidence_features, fuse
+from retrieval.confidence import LISTED_FILES, confidence, confidence_features
+from retrieval.locate import fuse
 from retrieval.params import Params, load_params
 from retrieval.query import parse_issue
 from retrieval.thresholds import Outcome, threshold_table
@@ -118,17 +119,28 @@ def _examples(rows: list[dict[str, Any]], params: Params
     return features, labels
 
 
+def scored(rows: list[dict[str, Any]], params: Params) -> list[tuple[float, int]]:
+    """Each row's replayed confidence under `params`, and whether a listed file was right."""
+    features, labels = _examples(rows, params)
+    return [(confidence(x, params), y) for x, y in zip(features, labels, strict=True)]
+
+
 def fit_logistic(features: list[dict[str, float]], labels: list[int], steps: int = 5000,
-                 rate: float = 0.5) -> dict[str, float]:
-    """Coefficients of a logistic model by gradient descent with a little L2."""
+                 rate: float = 0.5, sample_weights: list[float] | None = None
+                 ) -> dict[str, float]:
+    """Coefficients of a logistic model by gradient descent with a little L2.
+
+    `sample_weights` (default: 1 each) let a class count as much as a larger one.
+    """
     names = list(features[0])
     weights = dict.fromkeys(["bias", *names], 0.0)
-    n = len(labels)
+    counts = sample_weights or [1.0] * len(labels)
+    n = sum(counts)
     for _ in range(steps):
         gradient = dict.fromkeys(weights, 0.0)
-        for x, y in zip(features, labels, strict=True):
+        for x, y, count in zip(features, labels, counts, strict=True):
             z = weights["bias"] + sum(weights[k] * x[k] for k in names)
-            error = 1.0 / (1.0 + math.exp(-z)) - y
+            error = (1.0 / (1.0 + math.exp(-z)) - y) * count
             gradient["bias"] += error
             for k in names:
                 gradient[k] += error * x[k]
@@ -198,6 +210,17 @@ def held_out(rows: list[dict[str, Any]], base: Params, shapes: bool = True
             "precision": round(right / posts, 4) if posts else None}
 
 
+def _gate_keys(base: Path | None) -> dict[str, Any]:
+    """The aboutness gate's entries of the base parameters file, to carry over unchanged."""
+    from importlib import resources
+
+    text = (base.read_text() if base is not None
+            else resources.files("retrieval").joinpath("params.json").read_text())
+    data = json.loads(text)
+    return {key: data[key] for key in ("about_fitted_by", "about_fit", "about",
+                                       "about_threshold") if key in data}
+
+
 def main() -> None:
     """Fit, print a summary, and optionally write the parameters file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -246,6 +269,8 @@ def main() -> None:
             "symbols": fitted.symbols,
             "confidence": coefficients,
             "post_threshold": threshold,
+            # The aboutness gate is kept: benchmarks/fit_gate.py fits it, after this.
+            **_gate_keys(args.base),
         }, indent=2) + "\n")
 
 

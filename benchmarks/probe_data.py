@@ -21,8 +21,9 @@ from typing import Any
 from indexer.gitrepo import GitRepo
 from indexer.store import IndexStore
 from navbot.evaluation.data import find_repository
+from retrieval.confidence import LISTED_FILES
 from retrieval.corpus import DocumentCache
-from retrieval.locate import LISTED_FILES, MAX_QUERY_TOKENS, SearchIndex
+from retrieval.locate import MAX_QUERY_TOKENS, SearchIndex
 from retrieval.query import parse_issue
 
 # A probe: whether it needs the repositories' kept state, and what it computes from

@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from navbot.job import COMMANDS
 from navbot.records import Thread
+
+#: What happens to the one comment.
+CommentAction = Literal["create", "edit", "unchanged", "silent"]
 
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[[ xX]\]", re.MULTILINE)
@@ -28,6 +32,16 @@ def text_fingerprint(title: str, body: str) -> str:
     text = _CHECKBOX.sub(" ", _HTML_COMMENT.sub(" ", f"{title}\n{body}"))
     words = _PUNCTUATION.sub(" ", text.lower()).split()
     return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
+
+
+def is_explicit(trigger: str) -> bool:
+    """Whether `trigger` is a `/navbot` command that asks for an answer (every one but stop).
+
+    An explicit request always gets a comment, even when navbot is not confident or thinks
+    the issue is not about this code; the pipeline's compose stage and the comment plan ask
+    this one function.
+    """
+    return trigger in COMMANDS and trigger != "stop"
 
 
 @dataclass(frozen=True)
@@ -60,15 +74,14 @@ def should_analyse(trigger: str, mode: str, thread: Thread, text_hash: str,
 class CommentPlan:
     """What to do with the one comment: create, edit, leave as it is, or stay silent."""
 
-    action: str  # "create" | "edit" | "unchanged" | "silent"
+    action: CommentAction
     reason: str
 
 
 def plan_comment(trigger: str, cleared: frozenset[str], fingerprint: str, thread: Thread,
                  existing_comment: int | None) -> CommentPlan:
     """Decide the comment's fate from the sections that cleared their gates."""
-    explicit = trigger in ("run", "rerun", "help")
-    if not cleared and not explicit:
+    if not cleared and not is_explicit(trigger):
         if existing_comment is not None:
             # Withdrawing an earlier answer would be another notification; leave it be.
             return CommentPlan("unchanged", "no section cleared its gate; earlier comment kept")

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.decide import should_analyse, text_fingerprint
+from bot.decide import is_explicit, should_analyse, text_fingerprint
 from navbot.config import Settings
 from navbot.errors import JobBusyError, UnknownCommitError
 from navbot.job import COMMANDS, Job
@@ -201,7 +201,7 @@ class Worker:
             run_id=run_id_for(repo_id, number, trigger, delivery_id, comment_id),
             full_name=full_name, number=number, trigger=trigger, title=issue.title,
             body=issue.body, repo_id=repo_id, delivery_id=delivery_id,
-            explicit=trigger in COMMANDS, show_help=trigger == "help")
+            explicit=is_explicit(trigger), show_help=trigger == "help")
         env = self._run_env(installation_id, repo_id, full_name, issue.title, config, thread,
                             client)
         job = {"installation_id": installation_id, "repo_id": repo_id, "full_name": full_name,

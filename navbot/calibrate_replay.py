@@ -63,7 +63,8 @@ def replay(search: SearchIndex, examples: list[FixExample], params: Params,
 
     Progress counts on from `done` of `total` (default: these examples alone).
     """
-    from retrieval.locate import LISTED_FILES, locate
+    from retrieval.confidence import LISTED_FILES
+    from retrieval.locate import locate
     from retrieval.thresholds import outcome_of
 
     total = len(examples) if total is None else total
@@ -75,11 +76,29 @@ def replay(search: SearchIndex, examples: list[FixExample], params: Params,
                 search.history = original.hiding(example.hide_shas, example.hide_prs)
             found = locate(search, example.text, params, limit=LISTED_FILES)
             outcomes.append(outcome_of(found.confidence, [f.path for f in found.files],
-                                       example.gold))
+                                       example.gold, found.about, found.lexical))
             if progress is not None:
                 progress("calibrate", count, total)
     finally:
         search.history = original
+    return outcomes
+
+
+def ask_offtopic(search: SearchIndex, params: Params) -> list[Outcome]:
+    """The shipped off-topic corpus asked of `search`: negatives, where any post is false.
+
+    Asked of the live index: an off-topic text has no fix whose future could leak.
+    """
+    from retrieval.confidence import LISTED_FILES
+    from retrieval.locate import locate
+    from retrieval.offtopic import offtopic_corpus
+    from retrieval.thresholds import outcome_of
+
+    outcomes = []
+    for text in offtopic_corpus():
+        found = locate(search, text.text, params, limit=LISTED_FILES)
+        outcomes.append(outcome_of(found.confidence, [f.path for f in found.files], (),
+                                   found.about, found.lexical))
     return outcomes
 
 

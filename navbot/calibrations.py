@@ -18,6 +18,8 @@ from navbot.errors import RepositoryError
 CALIBRATION_FILE = "calibration.json"
 TARGET_PRECISION = 0.9
 MIN_POSTED = 10  # fewer posts than this make any precision a guess
+# At most this share of the shipped off-topic corpus may get a post at a calibrated threshold.
+MAX_FALSE_POST_RATE = 0.02
 BEFORE_EACH_FIX = "before each fix"
 # How calibrations written before replays moved back in time were measured: optimistic,
 # since the code searched already held every fix.
@@ -49,6 +51,7 @@ class Calibration:
     # {reason: count} of those it skipped.
     windows: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    negatives: int = 0  # off-topic texts asked of the repository (0: none, an older file)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form: what `calibration.json` and `--json` hold."""

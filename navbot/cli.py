@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from navbot import __version__
 from navbot.config import Settings, load_settings
 from navbot.errors import Interrupted, NavbotError
 from navbot.gc_pause import paused_gc
+
+if TYPE_CHECKING:
+    from navbot.evaluation.negatives import Negative
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in navbot, not bad input
 
@@ -172,9 +175,11 @@ def show(ctx: click.Context, path: Path, target: str, as_json: bool) -> None:
 
 
 def _format_localization(found: dict[str, Any]) -> str:
-    verdict = "would post" if found["would_post"] else "would stay silent"
-    lines = [f"confidence {found['confidence']:.2f} (threshold {found['threshold']:.2f}): "
-             f"{verdict}; index at {found['index_commit'][:12]}", "", "files:"]
+    verdict = ("would post" if found["would_post"]
+               else f"would stay silent: {found['verdict']}")
+    lines = [f"confidence {found['confidence']:.2f} (threshold {found['threshold']:.2f}), "
+             f"about this code {found['about']:.2f}: {verdict}; index at "
+             f"{found['index_commit'][:12]}", "", "files:"]
     if found.get("message"):
         lines.append(f"  ({found['message']})")
     for rank, item in enumerate(found["files"], start=1):
@@ -219,10 +224,13 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
             progress.close()
         localization = locate(search, text, default_params(), limit=limit)
     threshold = posting_threshold(settings.post_threshold)
+    verdict = localization.verdict(threshold, default_params().about_threshold)
     found = localization.to_json()
     found["index_commit"] = manifest["commit"]
     found["threshold"] = threshold
-    found["would_post"] = localization.would_post(threshold)
+    found["would_post"] = verdict.post
+    found["silence"] = verdict.silence.value if verdict.silence else None
+    found["verdict"] = verdict.reason
     if not search.corpus.files:
         found["message"] = ("nothing to search: the repository has no files in a supported "
                             "language")
@@ -242,18 +250,28 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
               help="Only these instance ids (comma-separated or repeated).")
 @click.option("--no-llm", is_flag=True,
               help="Localize without an LLM (the only mode until an LLM is configured).")
+@click.option("--foreign", "foreign_per_repo", type=click.IntRange(min=0), default=12,
+              show_default=True,
+              help="Issues of the other repositories asked of each one (a fixed-seed sample).")
+@click.option("--all-foreign", is_flag=True,
+              help="Ask every issue of the other repositories, not a sample.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write instances.csv and signals.jsonl (row by row) and results.json here.")
+              help="Write instances.csv, signals.jsonl and negatives.jsonl (row by row) and "
+                   "results.json here.")
 @click.pass_context
 def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | None,
-                 repo: str | None, instance_ids: tuple[str, ...], no_llm: bool, as_json: bool,
+                 repo: str | None, instance_ids: tuple[str, ...], no_llm: bool,
+                 foreign_per_repo: int, all_foreign: bool, as_json: bool,
                  out_dir: Path | None) -> None:
-    """Measure localization on DATA (JSONL issues with gold files) beside a BM25 baseline."""
+    """Measure localization on DATA (JSONL issues with gold files) beside a BM25 baseline,
+    and silence on foreign and off-topic issues asked of each repository."""
     from navbot.evaluation.data import load_dataset, select
+    from navbot.evaluation.negatives import foreign_issues, offtopic_issues
     from navbot.evaluation.progress import EvalProgress
-    from navbot.evaluation.report import CsvLog, SignalLog, markdown, summary
+    from navbot.evaluation.report import SIGNAL_KEYS, CsvLog, JsonlLog, markdown, summary
     from navbot.evaluation.runner import EvalRun
+    from retrieval.offtopic import offtopic_corpus
     from retrieval.params import default_params, posting_threshold
 
     settings = _settings(ctx)
@@ -263,11 +281,20 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
     if not chosen:
         reasons = "".join(f"\n  {s.instance_id}: {s.reason}" for s in dataset.skipped[:5])
         raise click.UsageError(f"no usable instances match in {data}{reasons}")
-    logs: list[CsvLog | SignalLog] = [] if out_dir is None else [
-        CsvLog(out_dir / "instances.csv"), SignalLog(out_dir / "signals.jsonl")]
-    progress = EvalProgress(len(chosen), bar=sys.stderr.isatty(), logs=logs)
+    logs: list[CsvLog | JsonlLog] = [] if out_dir is None else [
+        CsvLog(out_dir / "instances.csv"), JsonlLog(out_dir / "signals.jsonl", SIGNAL_KEYS)]
+    progress = EvalProgress(len(chosen), bar=sys.stderr.isatty(), logs=logs,
+                            negative_log=None if out_dir is None
+                            else JsonlLog(out_dir / "negatives.jsonl"))
+    offtopic = offtopic_issues(offtopic_corpus())
+
+    def negatives_for(slug: str) -> list[Negative]:
+        per_repo = None if all_foreign else foreign_per_repo
+        return foreign_issues(slug, dataset.instances, per_repo) + offtopic
+
     run = EvalRun(settings, repos_dir, default_params(),
-                  posting_threshold(settings.post_threshold), progress)
+                  posting_threshold(settings.post_threshold), progress, negatives_for,
+                  progress.negative)
     try:
         report = run.run(chosen, dataset.skipped)
     finally:

@@ -89,7 +89,7 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
     """
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
-    from navbot.calibrate_replay import replay_before_fixes
+    from navbot.calibrate_replay import ask_offtopic, replay_before_fixes
     from retrieval.calibration import describe, fix_examples
     from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
@@ -113,7 +113,9 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
             f"the code before it ({_skips(replayed.skipped)}); navbot keeps the default "
             f"threshold")
     fallback = posting_threshold(settings.post_threshold)
-    table = threshold_table(replayed.outcomes, threshold_grid([fallback]))
+    negatives = ask_offtopic(search, params)
+    table = threshold_table(replayed.outcomes + negatives, threshold_grid([fallback]),
+                            params.about_threshold)
     choice = choose_threshold(table, target_precision, min_posted, fallback=fallback)
     sources = dict(Counter(example.source for example in replayed.examples))
     calibration = Calibration(
@@ -125,7 +127,7 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params_version=params.version, target_precision=target_precision, sources=sources,
         table=[asdict(row) for row in table], windows=replayed.windows,
-        skipped=dict(replayed.skipped))
+        skipped=dict(replayed.skipped), negatives=len(negatives))
     save_calibration(calibration_file(settings, repo.path), calibration)
     return calibration
 
@@ -138,7 +140,7 @@ def _skips(skipped: Mapping[str, int]) -> str:
 def format_calibration(calibration: Calibration, stored: Path) -> str:
     """The sentence, the thresholds at which something would post, and where it was kept."""
     lines = [calibration.sentence, "",
-             "threshold  precision  at least  coverage  posts"]
+             "threshold  precision  at least  coverage  posts  off-topic posts"]
     for row in calibration.table:
         chosen = row["threshold"] == calibration.threshold
         if row["posted"] == 0 and not chosen:
@@ -146,9 +148,13 @@ def format_calibration(calibration: Calibration, stored: Path) -> str:
         precision = "-" if row["precision"] is None else f"{row['precision']:.0%}"
         bound = row.get("lower_bound")
         at_least = "-" if bound is None else f"{bound:.0%}"
+        negatives = row.get("negatives", 0)
+        false_posts = f"{row.get('false_posts', 0)} of {negatives}" if negatives else "-"
         lines.append(f"{'*' if chosen else ' '}{row['threshold']:>8.2f}  {precision:>9}  "
-                     f"{at_least:>8}  {row['coverage']:>8.0%}  {row['posted']:>5}")
+                     f"{at_least:>8}  {row['coverage']:>8.0%}  {row['posted']:>5}  "
+                     f"{false_posts:>15}")
     lines += ["", "at least: the precision's lower bound with 90% confidence (Wilson)",
+              "off-topic posts: texts of the shipped off-topic corpus that would get a post",
               _windows_line(calibration),
               f"* {'fitted' if calibration.fitted else 'default'} threshold; "
               f"stored in {stored}"]

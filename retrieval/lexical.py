@@ -199,6 +199,16 @@ class LexicalIndex:
         return [t for t, i in zip(tokens, self._ids_or_none(tokens), strict=True)
                 if i is not None]
 
+    def document_frequencies(self, tokens: Sequence[str]) -> list[int]:
+        """How many documents contain each of `tokens` (0 for a term with no postings here)."""
+        last = len(self.indptr) - 1
+        found = []
+        for token in tokens:
+            term_id = self.vocabulary.ids.get(token, last)
+            found.append(int(self.indptr[term_id + 1] - self.indptr[term_id])
+                         if term_id < last else 0)
+        return found
+
     def terms_in(self, document: int, tokens: Sequence[str]) -> list[str]:
         """The `tokens` that occur in `document`, in the order given."""
         import numpy as np

@@ -12,7 +12,6 @@ Every result keeps the evidence that put it there. Pure: it works on a built `Se
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,12 @@ from typing import TYPE_CHECKING, Any
 from indexer.graph import GraphData
 from indexer.parse import CLASS_LIKE
 from indexer.resolve import python_module_names
+from retrieval.aboutness import about_features, aboutness
+from retrieval.confidence import LISTED_FILES, confidence, confidence_features
 from retrieval.corpus import Corpus
 from retrieval.dense import DenseScores, DenseSignal
 from retrieval.expand import Neighbourhood
+from retrieval.gate import Verdict, files_verdict, lexical_fired
 from retrieval.history_signal import HistorySignal, RelatedChange
 from retrieval.lexical import LexicalIndex, top_indices
 from retrieval.mentions import Mentions, collect_mentions
@@ -42,10 +44,7 @@ from retrieval.text import tokenize_path
 if TYPE_CHECKING:
     import numpy as np
 
-LISTED_FILES = 3  # files a comment lists; confidence is about these
 CANDIDATES = 100
-CONFIDENCE_FEATURES = ("mention", "agreement", "margin", "specificity", "listed_agreement",
-                       "concentration", "dense_listed")
 SYMBOL_SIGNALS_KEPT = 300  # candidates whose signal ranks a localization keeps for refits
 MAX_QUERY_TOKENS = 5000  # a pasted log can be megabytes; its start says what matters
 
@@ -85,16 +84,27 @@ class Localization:
     related: list[RelatedChange] = field(default_factory=list)
     # The best candidate symbols ("path::qualname") with their per-signal ranks, for refits.
     symbol_signals: dict[str, dict[str, int]] = field(default_factory=dict)
+    # How likely the issue is about this repository at all, and what that is built from.
+    about: float = 1.0
+    about_features: dict[str, float] = field(default_factory=dict)
 
-    def would_post(self, threshold: float) -> bool:
-        """Whether the files section clears the posting gate at `threshold`."""
-        return bool(self.files) and self.confidence >= threshold
+    @property
+    def lexical(self) -> bool:
+        """Whether a word or name of the issue occurs in the code (not embeddings alone)."""
+        return lexical_fired(self.signals)
+
+    def verdict(self, threshold: float, about_threshold: float) -> Verdict:
+        """The posting gate's decision on the files at these thresholds."""
+        return files_verdict(bool(self.files), self.lexical, self.about, about_threshold,
+                             self.confidence, threshold)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form, for `navbot ask --json` and the eval output."""
         return {
             "confidence": round(self.confidence, 4), "shape": self.shape,
+            "about": round(self.about, 4),
             "features": {k: round(v, 4) for k, v in self.features.items()},
+            "about_features": {k: round(v, 4) for k, v in self.about_features.items()},
             "files": [{"path": f.path, "score": round(f.score, 5), "evidence": f.evidence}
                       for f in self.files],
             "symbols": [{"name": s.qualname, "path": s.path, "kind": s.kind,
@@ -150,6 +160,7 @@ class SearchIndex:
             for part in name_parts(symbol.name):
                 self.by_name_part[part].append(i)
         self.modules = {name: path for path, name in python_module_names(corpus.files).items()}
+        self.module_parts = {part for name in self.modules for part in name.split(".")}
 
     @classmethod
     def build(cls, corpus: Corpus, graph: GraphData | None = None,
@@ -160,6 +171,10 @@ class SearchIndex:
                    LexicalIndex(corpus.symbol_rows, corpus.vocabulary),
                    HistorySignal.from_graph(graph, searchable) if graph else None,
                    Neighbourhood.from_graph(graph, searchable) if graph else None, dense)
+
+    def defines(self, name: str) -> bool:
+        """Whether this repository defines `name`: a symbol, or a module or package."""
+        return name in self.by_name or name in self.module_parts
 
     def files_matching(self, written: str) -> list[str]:
         """Indexed files a path written in an issue refers to (suffix match on components)."""
@@ -190,10 +205,6 @@ class SearchIndex:
             if found:
                 return list(found)
         return []
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 def locate(index: SearchIndex, text: str, params: Params | None = None, limit: int = 10
@@ -267,8 +278,11 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     related = index.history.related(tokens) if index.history is not None else []
     symbol_signals = {f"{corpus.symbols[i].path}::{corpus.symbols[i].qualname}":
                       candidates[i] for i in order[:SYMBOL_SIGNALS_KEPT]}
+    about = about_features(index, queries, ranked[0] if ranked else None,
+                           max(dense.files.values(), default=0.0), bool(mentions.files))
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
-                        features, queries.shape, signals, related, symbol_signals)
+                        features, queries.shape, signals, related, symbol_signals,
+                        aboutness(about, params.about), about)
 
 
 def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,
@@ -350,43 +364,3 @@ def fuse(signals: dict[str, dict[str, int]], params: Params, shape: str | None =
         if is_test_path(path):
             fused[path] *= weights["test_file_factor"]
     return fused
-
-
-def confidence_features(ranked: list[str], fused: dict[str, float],
-                        signals: dict[str, dict[str, int]], specific_names: int
-                        ) -> dict[str, float]:
-    """What confidence is built from.
-
-    About the top file: how directly the issue names it, how many signals rank it in their
-    top 3, its lead over the second. About the three listed files, since a post is right
-    when any of them is: how many signals' best file is among them, how much of the top
-    ten's fused score they hold, how high the dense signal ranks one of them. About the
-    issue: how many specific names it has.
-    """
-    if not ranked:
-        return dict.fromkeys(CONFIDENCE_FEATURES, 0.0)
-    top, listed = ranked[0], ranked[:LISTED_FILES]
-    agreeing = sum(1 for ranks in signals.values() if ranks.get(top, 10**9) <= LISTED_FILES)
-    second = fused[ranked[1]] if len(ranked) > 1 else 0.0
-    mention_rank = signals.get("mention", {}).get(top)
-    best_files = [min(ranks, key=lambda path: ranks[path])
-                  for ranks in signals.values() if ranks]
-    top_ten = sum(fused[path] for path in ranked[:10])
-    dense_rank = min(signals.get("dense", {}).get(path, 0) or 10**9 for path in listed)
-    return {
-        "mention": 1.0 / mention_rank if mention_rank else 0.0,
-        "agreement": agreeing / len(signals),
-        "margin": (fused[top] - second) / fused[top] if fused[top] > 0 else 0.0,
-        "specificity": min(1.0, specific_names / 3),
-        "listed_agreement": sum(path in listed for path in best_files) / len(signals),
-        "concentration": sum(fused[path] for path in listed) / top_ten if top_ten > 0 else 0.0,
-        "dense_listed": 1.0 / dense_rank if dense_rank < 10**9 else 0.0,
-    }
-
-
-def confidence(features: dict[str, float], params: Params) -> float:
-    """The probability that a listed file is right: a logistic model over the features."""
-    coefficients = params.confidence
-    # A feature the parameters were fitted without counts for nothing.
-    return _sigmoid(coefficients["bias"] + sum(
-        coefficients.get(name, 0.0) * value for name, value in features.items()))

@@ -19,6 +19,10 @@ from navbot.errors import ConfigError
 class Params:
     """Fusion weights, confidence coefficients and the default posting threshold.
 
+    `about` holds the aboutness model's coefficients (see `retrieval.aboutness`), and
+    `about_threshold` the aboutness an issue needs before its files may be posted; without
+    them every issue counts as about the code.
+
     `fusion_by_shape` routes by issue shape: a traceback names its files in its frames, a
     prose issue only describes behaviour, so each shape may weigh the signals its own way.
     A shape without its own weights uses `fusion`.
@@ -31,6 +35,8 @@ class Params:
     fusion_by_shape: dict[str, dict[str, float]] = field(default_factory=dict)
     # Symbol fusion weights by signal (see retrieval.symbol_rank); missing ones default below.
     symbols: dict[str, float] = field(default_factory=dict)
+    about: dict[str, float] = field(default_factory=dict)
+    about_threshold: float = 0.0
 
     def fusion_for(self, shape: str | None) -> dict[str, float]:
         """The fusion weights for issues of `shape` (None: the shared weights)."""
@@ -56,7 +62,9 @@ def load_params(path: Path | None = None) -> Params:
                       post_threshold=float(data["post_threshold"]),
                       fusion_by_shape={shape: dict(weights) for shape, weights
                                        in data.get("fusion_by_shape", {}).items()},
-                      symbols=dict(data.get("symbols", {})))
+                      symbols=dict(data.get("symbols", {})),
+                      about=dict(data.get("about", {})),
+                      about_threshold=float(data.get("about_threshold", 0.0)))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read retrieval parameters from "
                           f"{path or 'the packaged params.json'}: {exc}") from None

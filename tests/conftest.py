@@ -11,8 +11,13 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from indexer.build import Indexer
+from indexer.gitrepo import GitRepo
 from navbot.config import Settings, load_settings
 from navbot.job import Job
+from retrieval.corpus import DocumentCache
+from retrieval.locate import SearchIndex
+from tests.evalfixture import build_eval_repo
 from tests.gitfixture import GitFixture, build_history_repo
 
 
@@ -34,6 +39,15 @@ def settings(home: Path) -> Settings:
 def runner(home: Path) -> CliRunner:
     """A click runner for the `navbot` command."""
     return CliRunner()
+
+
+@pytest.fixture
+def shop_search(tmp_path: Path, settings: Settings) -> SearchIndex:
+    """Search over the shop fixture at its newest main commit (lexical, history, graph)."""
+    path = tmp_path / "shop"
+    build_eval_repo(path)
+    indexed = Indexer(settings).index(path)
+    return SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts), indexed.graph)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.config import Settings, load_settings
 from navbot.queue import JobQueue
+from navbot.runs import RunStore
 from navbot.state import StateStore
 from retrieval.searcher import open_search
 from retrieval.text import tokenize
@@ -298,3 +299,59 @@ def test_uninstall_forgets_everything(app: App) -> None:
     assert not clone.exists()
     assert app.state.repositories() == [] and app.state.installations() == []
     assert not list((app.settings.home / "repos").iterdir())
+
+
+FOREIGN_ISSUE = ("Matrix.det() is wrong for a symbolic tridiagonal matrix",
+                 "```python\nfrom sympy import Matrix, symbols\nx = symbols('x')\n"
+                 "M = Matrix([[x, 1, 0], [1, x, 1], [0, 1, x]])\nprint(M.det())\n```\n\n"
+                 "Expected `x**3 - 2*x`, got `x**3 - x`. The Bareiss method seems to drop a "
+                 "term when the pivot is symbolic.")
+OFFTOPIC_ISSUES = {
+    21: ("useEffect runs twice in development",
+         "My component fetches data in useEffect with an empty dependency array and the "
+         "request fires two times. React 18, StrictMode on. Is this expected?"),
+    22: ("Printer driver crashes when printing PDFs",
+         "Every time I print a PDF the HP driver crashes with error 0x0000011b on Windows 11. "
+         "Reinstalling the driver did not help."),
+    23: ("Please add a Code of Conduct", "Most projects have one now; it would make "
+                                         "newcomers feel welcome."),
+}
+
+
+def test_issues_not_about_the_code_stay_silent_and_say_why_when_asked(app: App) -> None:
+    app.github.add_issue(SHOP, 20, *FOREIGN_ISSUE)
+    for number, (title, body) in OFFTOPIC_ISSUES.items():
+        app.github.add_issue(SHOP, number, title, body)
+    for number in (20, *OFFTOPIC_ISSUES):
+        assert app.deliver("issues", app.issue_event(number, "opened")).status_code == 202
+    app.work()
+    runs = {run["number"]: run for run in RunStore.for_settings(app.settings).recent_runs(
+        20, SHOP) if run["status"] == "finished"}
+    for number in (20, *OFFTOPIC_ISSUES):
+        assert app.comments(number) == []
+        assert app.state.thread(app.repo_id, number).outcome == "silent"
+        assert runs[number]["reasons"]["files"].startswith(
+            ("not about this code", "no term of the issue")), runs[number]["reasons"]
+    assert not [w for w in app.github.writes if w["action"] in ("create_comment", "edit_comment")]
+
+    # Asked explicitly, navbot answers, saying plainly that it sees nothing of this code.
+    _, payload = app.command(21, "/navbot")
+    assert app.deliver("issue_comment", payload).status_code == 202
+    app.work()
+    [answer] = app.comments(21)
+    assert "not think this issue is about this repository's code" in answer["body"]
+    assert "Relevant files" not in answer["body"]
+
+
+def test_focus_on_an_unconfident_issue_answers(app: App) -> None:
+    app.github.add_issue(SHOP, 24, "Weather", "It rains a lot lately, any thoughts?")
+    assert app.deliver("issues", app.issue_event(24, "opened")).status_code == 202
+    app.work()
+    assert app.comments(24) == []
+    command, payload = app.command(24, "/navbot focus the rounding of prices to cents")
+    assert app.deliver("issue_comment", payload).status_code == 202
+    app.work()
+    [answer] = app.comments(24)  # it used to react with 👀 and then stay silent
+    assert "navbot" in answer["body"]
+    reaction = next(w for w in app.github.writes if w["action"] == "react")
+    assert reaction["comment_id"] == command and reaction["content"] == "eyes"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.locate import CONFIDENCE_FEATURES, confidence, confidence_features
+from retrieval.confidence import CONFIDENCE_FEATURES, confidence, confidence_features
 from retrieval.params import Params
 
 SIGNALS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.decide import plan_comment, should_analyse, text_fingerprint
+from bot.decide import is_explicit, plan_comment, should_analyse, text_fingerprint
 from navbot.records import Thread
 from retrieval.related_issues import PastItem, related_issues
 
@@ -57,8 +57,12 @@ def test_plan_comment() -> None:
     assert plan_comment("edited", files, "f2", posted, 99).action == "edit"
     # Not confident any more after an edit: the earlier comment stays, nothing new is said.
     assert plan_comment("edited", frozenset(), "f2", posted, 99).action == "unchanged"
-    # An explicit request always gets an answer, in the same comment.
-    assert plan_comment("run", frozenset(), "f3", FRESH, None).action == "create"
+    # An explicit request always gets an answer, in the same comment: every command but
+    # stop, `/navbot focus …` included (it used to get a reaction and then silence).
+    for command in ("run", "rerun", "help", "focus"):
+        assert is_explicit(command)
+        assert plan_comment(command, frozenset(), "f3", FRESH, None).action == "create"
+    assert not is_explicit("stop") and not is_explicit("opened")
     # The comment found by its marker counts even when the state lost its id (a crash
     # between posting and saving): edit it, never post a second one.
     assert plan_comment("opened", files, "f1", FRESH, 99).action == "edit"

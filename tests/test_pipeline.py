@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,3 +183,34 @@ def test_a_maintainer_note_mid_run_restarts_with_it(shop: Any, store: RunStore) 
     understood = run.outputs["understand"]
     assert understood.notes == tuple(notes)
     assert "round_price" in understood.text
+
+
+def test_an_explicit_request_on_an_issue_not_about_the_code_says_so(
+        shop: Any, store: RunStore) -> None:
+    # A gate that finds nothing about this code (the bias alone: aboutness 0.007).
+    params = dataclasses.replace(default_params(), about={"bias": -5.0}, about_threshold=0.5)
+    inputs = RunInputs(run_id="printer", full_name="octo-org/shop", number=11, trigger="run",
+                       title="Printer prints blank pages",
+                       body="Since the update my printer only prints blank pages from the "
+                            "cart screen.", explicit=True)
+    run = analyse(inputs, _env(shop, params=params), store, _budget(), 60, post_comment=False)
+    assert run is not None
+    composed = run.output("compose", Composed)
+    assert composed is not None and "files" not in composed.cleared
+    assert composed.gates["files"] == "not about this code: aboutness 0.01 < 0.50"
+    assert "files" not in composed.answer.sections
+    assert composed.answer.note is not None
+    assert "not think this issue is about this repository's code" in composed.answer.note
+    assert "aboutness 0.01" in composed.answer.note
+
+
+def test_an_explicit_request_below_the_confidence_gate_shows_leads(
+        shop: Any, store: RunStore) -> None:
+    thresholds = Thresholds(0.999, 0.999, 0.45, "default")
+    run = analyse(_inputs(explicit=True), _env(shop, thresholds=thresholds), store, _budget(),
+                  60, post_comment=False)
+    assert run is not None
+    composed = run.output("compose", Composed)
+    assert composed is not None and "files" not in composed.cleared
+    assert "files" in composed.answer.sections and composed.answer.files
+    assert composed.answer.note is not None and "not confident" in composed.answer.note

@@ -6,7 +6,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from indexer.build import Indexer
@@ -59,15 +58,6 @@ def test_parse_issue_finds_links_to_files_on_github() -> None:
 def test_test_paths() -> None:
     assert is_test_path("tests/test_cart.py") and is_test_path("pkg/conftest.py")
     assert is_test_path("src/foo_test.py") and not is_test_path("shop/contest.py")
-
-
-@pytest.fixture
-def shop_search(tmp_path: Path, settings: Settings) -> SearchIndex:
-    """Search over the shop fixture at its newest main commit."""
-    path = tmp_path / "shop"
-    build_eval_repo(path)
-    indexed = Indexer(settings).index(path)
-    return SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts), indexed.graph)
 
 
 def test_traceback_frame_leads_with_evidence(shop_search: SearchIndex) -> None:
@@ -192,7 +182,7 @@ def test_a_module_named_in_prose_is_found_by_its_path(tmp_path: Path, settings: 
 def test_nothing_matches_means_no_answer(shop_search: SearchIndex) -> None:
     found = locate(shop_search, "zzz qqq")
     assert found.files == [] and found.symbols == [] and found.confidence == 0.0
-    assert not found.would_post(0.0)
+    assert not found.verdict(0.0, 0.0).post
 
 
 def test_ask_command(runner: CliRunner, tmp_path: Path) -> None:

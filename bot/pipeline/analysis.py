@@ -53,6 +53,7 @@ def analyse(inputs: RunInputs, env: RunEnv, store: RunStore, budget: RunBudget,
     composed = run.output("compose", Composed)
     reasons = dict(composed.gates) if composed else {}
     reasons.update({f"{name} failed": error for name, error in run.failures.items()})
+    outcome: str
     if posted is not None:
         outcome = posted.action
         reasons["comment"] = posted.reason

@@ -1,10 +1,12 @@
 """Stage 5, compose: the answer, with a gate per section (pure over the stages' outputs).
 
-Files clear when the calibrated confidence reaches the files threshold and a word or name of
-the issue occurs in the code; suggested changes need the files and their own threshold (a
-validated diff or symbols to point at); related issues clear on their own evidence, and past
-fixes from git history are shown only beside confident files. A section whose stage failed
-does not clear. An explicit `/navbot` shows the leads even below the gate, saying so.
+Files clear by the one posting rule (`retrieval.gate.files_verdict`: a word or name of the
+issue in the code, the issue about this code, then confidence at the files threshold);
+suggested changes need the files and their own threshold (a validated diff or symbols to
+point at); related issues clear on their own evidence, and past fixes from git history are
+shown only beside confident files. A section whose stage failed does not clear. An explicit
+`/navbot` always answers: below the confidence gate it shows the leads, saying so; on an
+issue that is not about this code it says that plainly instead of listing files.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from __future__ import annotations
 from bot.comment import Answer, RelatedItem
 from bot.pipeline.model import Composed, Located, Related, Suggestion
 from bot.pipeline.runner import Run
+from retrieval.gate import Silence, files_verdict
 
 NOT_CONFIDENT_NOTE = ("navbot is not confident about this issue (confidence {confidence:.2f}, "
                       "below {threshold:.2f}); the files below are leads to check, not answers.")
+NOT_ABOUT_NOTE = ("navbot does not think this issue is about this repository's code "
+                  "({reason}), so it lists no files. A maintainer's `/navbot focus …` naming "
+                  "the code involved can point it somewhere.")
 HISTORY_SHOWN = 3
 
 
@@ -29,21 +35,18 @@ def run(run: Run) -> Composed:
     files = located.files[:config.max_files] if located else ()
     confidence = located.confidence if located else 0.0
     limit = env.thresholds.files
+    silence: Silence | None = None
     if not config.sections.files:
         gates["files"] = "off in .github/navbot.yml"
     elif located is None:
         gates["files"] = f"locating failed: {run.failures.get('locate', 'not run')}"
-    elif not files:
-        gates["files"] = "no file matches the issue"
-    elif not located.lexical:
-        # Embeddings always rank something; with no word of the issue in the code, the
-        # ranking says more about the repository's size than about the issue.
-        gates["files"] = "no term of the issue occurs in the code"
-    elif confidence >= limit:
-        cleared.add("files")
-        gates["files"] = f"confidence {confidence:.2f} >= {limit:.2f} ({env.thresholds.source})"
     else:
-        gates["files"] = f"confidence {confidence:.2f} < {limit:.2f} ({env.thresholds.source})"
+        verdict = files_verdict(bool(files), located.lexical, located.about,
+                                env.params.about_threshold, confidence, limit,
+                                env.thresholds.source)
+        silence, gates["files"] = verdict.silence, verdict.reason
+        if verdict.post:
+            cleared.add("files")
 
     gates["changes"] = _changes_gate(run, cleared, suggestion, confidence)
     if gates["changes"].startswith("cleared"):
@@ -65,7 +68,12 @@ def run(run: Run) -> Composed:
 
     shown = set(cleared)
     note = None
-    if run.inputs.explicit and "files" not in cleared and files and config.sections.files:
+    if run.inputs.explicit and silence in (Silence.NOT_ABOUT, Silence.NO_TERM):
+        note = NOT_ABOUT_NOTE.format(
+            reason=silence.value if silence is Silence.NO_TERM
+            else f"little of what it names or says occurs in the code; aboutness "
+                 f"{located.about if located else 0.0:.2f}")
+    elif run.inputs.explicit and silence is Silence.NOT_CONFIDENT:
         shown.add("files")
         note = NOT_CONFIDENT_NOTE.format(confidence=confidence, threshold=limit)
     run.trace("gates", {"cleared": sorted(cleared), "reasons": gates})

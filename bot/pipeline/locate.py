@@ -18,7 +18,6 @@ from retrieval.locate import RankedFile, locate
 if TYPE_CHECKING:
     from navbot.llm.client import LLMClient
 
-LEXICAL_SIGNALS = ("file_lexical", "symbol_lexical", "mention")
 CANDIDATES = 20
 RERANKED = 8  # the LLM sees this many candidates; more would cost tokens for little
 TRACED = 10
@@ -37,6 +36,7 @@ def run(run: Run) -> Located:
     files = [f for f in found.files if not is_ignored(f.path, ignore)]
     run.trace("candidates", {
         "confidence": round(found.confidence, 4), "features": found.features,
+        "about": round(found.about, 4), "about_features": found.about_features,
         "files": [{"path": f.path, "score": round(f.score, 5), "evidence": f.evidence}
                   for f in files[:TRACED]]})
     reranked = False
@@ -52,8 +52,8 @@ def run(run: Run) -> Located:
         symbols=tuple(SymbolHit(s.qualname, s.path, (s.start_line, s.end_line),
                                 tuple(s.evidence)) for s in found.symbols),
         confidence=round(found.confidence, 4),
-        lexical=any(found.signals.get(name) for name in LEXICAL_SIGNALS),
-        history=history, reranked=reranked)
+        lexical=found.lexical, history=history, reranked=reranked,
+        about=round(found.about, 4))
 
 
 def _rerank(run: Run, llm: LLMClient, understood: Understanding, files: list[RankedFile]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.also_change import AlsoChange
 from bot.comment import Answer, FileHit, RelatedItem, SymbolHit
+from bot.decide import CommentAction
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Located:
     lexical: bool  # a word or name of the issue occurs in the code (not embeddings alone)
     history: tuple[RelatedItem, ...] = ()  # similar past fixes found in git history
     reranked: bool = False
+    about: float = 1.0  # how likely the issue is about this code at all
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Composed:
 class Posted:
     """What happened to the one comment."""
 
-    action: str  # create | edit | unchanged | silent
+    action: CommentAction
     comment_id: int | None
     reason: str
     fingerprint: str

@@ -7,7 +7,7 @@ that crashed after posting edits its own comment on the retry instead of adding 
 from __future__ import annotations
 
 from bot.comment import MARKER, answer_fingerprint, compose
-from bot.decide import plan_comment
+from bot.decide import CommentAction, plan_comment
 from bot.pipeline.model import Composed, Posted
 from bot.pipeline.runner import Run
 from navbot.errors import PipelineError
@@ -38,7 +38,8 @@ def run(run: Run) -> Posted:
     plan = plan_comment(run.inputs.trigger, composed.cleared, fingerprint, thread,
                         existing.id if existing else None)
     body = redact(compose(composed.answer), run.env.secrets)
-    action, reason = plan.action, plan.reason
+    action: CommentAction = plan.action
+    reason = plan.reason
     if action == "edit" and existing is not None and existing.body == body:
         # A retry after a crash between posting and saving: the comment already says this.
         action, reason = "unchanged", "the comment already shows this answer"

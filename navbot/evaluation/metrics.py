@@ -10,6 +10,8 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from retrieval.gate import files_verdict
+
 Key = TypeVar("Key", bound=Hashable)
 
 KS_FILE = (1, 3, 5, 10)
@@ -61,8 +63,19 @@ def _share(flags: Iterable[bool | None]) -> float | None:
     return sum(counted) / len(counted) if counted else None
 
 
+def posts(record: dict[str, Any], threshold: float, about_threshold: float = 0.0) -> bool:
+    """Whether navbot would post the files of `record` at these thresholds (the one gate).
+
+    Records from before the gate recorded its inputs count as about the code, with files and
+    a lexical match.
+    """
+    return files_verdict(record.get("has_files", True), record.get("lexical", True),
+                         record.get("about", 1.0), about_threshold, record["confidence"],
+                         threshold).post
+
+
 def summarize(records: Sequence[dict[str, Any]], prefix: str, threshold: float | None,
-              listed: int) -> dict[str, Any]:
+              listed: int, about_threshold: float = 0.0) -> dict[str, Any]:
     """The headline metrics of one system over per-instance records.
 
     `prefix` picks the system's fields (`""` for navbot, `"bm25_"` for the baseline). With no
@@ -79,7 +92,7 @@ def summarize(records: Sequence[dict[str, Any]], prefix: str, threshold: float |
                                           for r in records)
     summary["n_func"] = sum(1 for r in records if r[f"{prefix}func_ranks"])
     posted = [r for r in records
-              if threshold is None or r["confidence"] >= threshold]
+              if threshold is None or posts(r, threshold, about_threshold)]
     summary["coverage"] = len(posted) / len(records) if records else None
     summary["precision"] = _share(any_within(r[f"{prefix}file_ranks"], listed) for r in posted)
     latencies = [r[f"{prefix}latency_s"] for r in records]
@@ -88,16 +101,30 @@ def summarize(records: Sequence[dict[str, Any]], prefix: str, threshold: float |
     return summary
 
 
-def risk_coverage(records: Sequence[dict[str, Any]], thresholds: Iterable[float], listed: int
+def false_posts(negatives: Sequence[dict[str, Any]], kind: str, split: str | None,
+                threshold: float, about_threshold: float) -> dict[str, Any]:
+    """How many negatives of `kind` (and off-topic `split`) navbot would post on."""
+    asked = [r for r in negatives if r["kind"] == kind and (split is None or r["split"] == split)]
+    posted = sum(posts(r, threshold, about_threshold) for r in asked)
+    return {"n": len(asked), "posts": posted, "rate": posted / len(asked) if asked else None}
+
+
+def risk_coverage(records: Sequence[dict[str, Any]], thresholds: Iterable[float], listed: int,
+                  negatives: Sequence[dict[str, Any]] = (), about_threshold: float = 0.0
                   ) -> list[dict[str, Any]]:
-    """Coverage and precision of posting at each confidence threshold."""
+    """Coverage and precision of posting at each confidence threshold, and the false-post
+    rates on foreign and held-out off-topic issues there."""
     table = []
     for threshold in thresholds:
-        posted = [r for r in records if r["confidence"] >= threshold]
+        posted = [r for r in records if posts(r, threshold, about_threshold)]
         table.append({
             "threshold": threshold, "posts": len(posted),
             "coverage": len(posted) / len(records) if records else None,
             "precision": _share(any_within(r["file_ranks"], listed) for r in posted),
+            "foreign_post_rate": false_posts(negatives, "foreign", None, threshold,
+                                             about_threshold)["rate"],
+            "offtopic_post_rate": false_posts(negatives, "offtopic", "held_out", threshold,
+                                              about_threshold)["rate"],
         })
     return table
 

@@ -7,16 +7,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from navbot.evaluation.data import Skipped
-from navbot.evaluation.report import CsvLog, SignalLog
+from navbot.evaluation.report import CsvLog, JsonlLog
 
 
 class EvalProgress:
     """Run listener: updates the bar or prints a line, and appends each record to the logs."""
 
-    def __init__(self, total: int, bar: bool, logs: Sequence[CsvLog | SignalLog] = ()) -> None:
+    def __init__(self, total: int, bar: bool, logs: Sequence[CsvLog | JsonlLog] = (),
+                 negative_log: JsonlLog | None = None) -> None:
         self.total = total
         self.done = 0
         self.logs = logs
+        self.negative_log = negative_log
+        self.false_posts = 0
         self._bar: Any = None
         if bar:
             from tqdm import tqdm
@@ -47,9 +50,21 @@ class EvalProgress:
                   f"{outcome['confidence']:.2f}, index {outcome['index_mode']} "
                   f"{outcome['index_s']:.1f}s")
 
+    def negative(self, repo: str, record: dict[str, Any]) -> None:
+        """Record one negative asked of `repo`; say so when navbot would have posted."""
+        if self.negative_log is not None:
+            self.negative_log.write(record)
+        if record["would_post"]:
+            self.false_posts += 1
+            self._say(f"navbot: would post on {record['kind']} issue {record['id']} asked of "
+                      f"{repo} (confidence {record['confidence']:.2f}, about "
+                      f"{record['about']:.2f})")
+
     def close(self) -> None:
         """Close the bar and the logs."""
         if self._bar is not None:
             self._bar.close()
         for log in self.logs:
             log.close()
+        if self.negative_log is not None:
+            self.negative_log.close()

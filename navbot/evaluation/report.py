@@ -10,6 +10,7 @@ from typing import IO, Any
 from navbot.evaluation.metrics import (
     KS_FILE,
     KS_FUNC,
+    false_posts,
     percentile,
     reliability,
     risk_coverage,
@@ -33,7 +34,7 @@ def _median(values: list[float]) -> float | None:
 def summary(report: EvalReport) -> dict[str, Any]:
     """The `navbot eval --json` object: navbot's metrics, with the baseline under `bm25`."""
     records = report.records
-    result = summarize(records, "", report.threshold, report.listed)
+    result = summarize(records, "", report.threshold, report.listed, report.about_threshold)
     result["bm25"] = summarize(records, "bm25_", None, report.listed)
     result["ratio"] = {key: (result[key] / result["bm25"][key]
                              if result[key] is not None and result["bm25"][key] else None)
@@ -49,8 +50,16 @@ def summary(report: EvalReport) -> dict[str, Any]:
     }
     result["peak_rss_mb"] = round(report.peak_rss_mb, 1)
     result["threshold"] = report.threshold
+    result["about_threshold"] = report.about_threshold
     result["listed_files"] = report.listed
-    result["risk_coverage"] = risk_coverage(records, THRESHOLDS, report.listed)
+    negatives = report.negatives
+    for key, kind, split in (("foreign", "foreign", None), ("offtopic", "offtopic", "held_out"),
+                             ("offtopic_fit", "offtopic", "fit")):
+        counted = false_posts(negatives, kind, split, report.threshold, report.about_threshold)
+        result[f"{key}_post_rate"] = counted["rate"]
+        result[f"{key}_posts"], result[f"{key}_n"] = counted["posts"], counted["n"]
+    result["risk_coverage"] = risk_coverage(records, THRESHOLDS, report.listed, negatives,
+                                            report.about_threshold)
     result["reliability"] = reliability(records, 5, report.listed)
     result["skipped"] = [{"instance_id": s.instance_id, "reason": s.reason}
                          for s in report.skipped]
@@ -87,10 +96,19 @@ def markdown(data: dict[str, Any]) -> str:
               f"(n={index['incremental_n']}), search build "
               f"{_cell(index['search_build_s_median'], False)} s (medians). "
               f"Peak RSS {data['peak_rss_mb']:.0f} MB. Wall time {data['seconds']:.0f} s.",
-              "", "| threshold | posts | coverage (%) | precision (%) |", "|---|---|---|---|"]
+              "", f"Silence (aboutness threshold {data['about_threshold']:.2f}): "
+              + "; ".join(f"{name} issues: {data[f'{key}_posts']} posts of {data[f'{key}_n']} "
+                          f"({_cell(data[f'{key}_post_rate'], True)} %)"
+                          for key, name in (("foreign", "foreign"),
+                                            ("offtopic", "off-topic held-out"),
+                                            ("offtopic_fit", "off-topic fitting half"))) + ".",
+              "", "| threshold | posts | coverage (%) | precision (%) | foreign posts (%) | "
+              "off-topic posts (%) |", "|---|---|---|---|---|---|"]
     for row in data["risk_coverage"]:
         lines.append(f"| {row['threshold']:.1f} | {row['posts']} | "
-                     f"{_cell(row['coverage'], True)} | {_cell(row['precision'], True)} |")
+                     f"{_cell(row['coverage'], True)} | {_cell(row['precision'], True)} | "
+                     f"{_cell(row['foreign_post_rate'], True)} | "
+                     f"{_cell(row['offtopic_post_rate'], True)} |")
     lines += ["", "| confidence bin | n | mean confidence | top-3 hit rate (%) |",
               "|---|---|---|---|"]
     for row in data["reliability"]:
@@ -102,18 +120,24 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class SignalLog:
-    """Per-instance signal rankings as JSONL, the input of `benchmarks/fit_params.py`."""
+SIGNAL_KEYS = ("instance_id", "repo", "gold_files", "signals", "test_files", "features",
+               "shape", "gold_symbols", "symbol_signals", "about_features", "has_files",
+               "lexical")
 
-    def __init__(self, path: Path) -> None:
+
+class JsonlLog:
+    """Records as JSONL, one flushed line each: `signals.jsonl` (the input of
+    `benchmarks/fit_params.py`, with `SIGNAL_KEYS` only) and `negatives.jsonl` (whole)."""
+
+    def __init__(self, path: Path, keys: tuple[str, ...] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.keys = keys
         self._handle: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one instance's signals, gold files and confidence features."""
-        keys = ("instance_id", "repo", "gold_files", "signals", "test_files", "features",
-                "shape", "gold_symbols", "symbol_signals")
-        self._handle.write(json.dumps({k: record[k] for k in keys}) + "\n")
+        """Append one record (its `keys` when given)."""
+        kept = record if self.keys is None else {k: record[k] for k in self.keys}
+        self._handle.write(json.dumps(kept) + "\n")
         self._handle.flush()
 
     def close(self) -> None:

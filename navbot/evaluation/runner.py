@@ -28,8 +28,10 @@ from navbot.evaluation.data import (
     spans_from_patch,
 )
 from navbot.evaluation.metrics import gold_ranks
+from navbot.evaluation.negatives import Negative
+from retrieval.confidence import LISTED_FILES
 from retrieval.lexical import top_indices
-from retrieval.locate import LISTED_FILES, SearchIndex, is_test_path, locate
+from retrieval.locate import Localization, SearchIndex, is_test_path, locate
 from retrieval.params import Params
 from retrieval.searcher import SearchBuilder, embedder_for
 from retrieval.text import tokenize
@@ -40,11 +42,17 @@ RANKED = 50  # ranking depth kept per instance; ranks beyond it count as not fou
 
 @dataclass
 class EvalReport:
-    """Everything a run measured; partial when `interrupted`."""
+    """Everything a run measured; partial when `interrupted`.
+
+    `records` are the issues asked of their own repository; `negatives` the foreign and
+    off-topic issues asked of each repository, where every post is a false one.
+    """
 
     threshold: float
+    about_threshold: float = 0.0
     listed: int = LISTED_FILES
     records: list[dict[str, Any]] = field(default_factory=list)
+    negatives: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
@@ -58,23 +66,33 @@ class EvalReport:
 
 
 Listener = Callable[[str, dict[str, Any] | Skipped], None]
+NegativesFor = Callable[[str], list[Negative]]
+NegativeListener = Callable[[str, dict[str, Any]], None]
 
 
 def _ignore(repo: str, outcome: dict[str, Any] | Skipped) -> None:
     """Listener that does nothing."""
 
 
+def _ignore_negative(repo: str, record: dict[str, Any]) -> None:
+    """Negative listener that does nothing."""
+
+
 class EvalRun:
     """Runs instances against repositories under `repos_dir`, with its own index home."""
 
     def __init__(self, settings: Settings, repos_dir: Path, params: Params,
-                 threshold: float, listener: Listener | None = None) -> None:
+                 threshold: float, listener: Listener | None = None,
+                 negatives: NegativesFor | None = None,
+                 negative_listener: NegativeListener | None = None) -> None:
         # A separate home: evaluating never moves the user's own indexes to old commits.
         self.settings = settings.model_copy(update={"home": settings.home / "eval"})
         self.repos_dir = repos_dir
         self.params = params
         self.listener = listener or _ignore
-        self.report = EvalReport(threshold=threshold)
+        self.negatives = negatives
+        self.negative_listener = negative_listener or _ignore_negative
+        self.report = EvalReport(threshold=threshold, about_threshold=params.about_threshold)
         self.embedder = embedder_for(self.settings)
 
     def run(self, instances: list[Instance], skipped: list[Skipped]) -> EvalReport:
@@ -118,9 +136,10 @@ class EvalRun:
         indexer = Indexer(self.settings)
         builder = SearchBuilder(self.settings, git, indexer.store_for(git).root.name,
                                 self.embedder)
+        last: tuple[SearchIndex, str] | None = None
         for _, sha, instance in ordered:
             try:
-                record = self._evaluate(indexer, builder, path, sha, instance)
+                record, search = self._evaluate(indexer, builder, path, sha, instance)
             except NavbotError as exc:
                 self._skip(Skipped(instance.instance_id, f"{exc}"), slug)
                 continue
@@ -131,9 +150,32 @@ class EvalRun:
                 continue
             self.report.records.append(record)
             self.listener(slug, record)
+            last = (search, sha)
+        if last is not None and self.negatives is not None:
+            self._ask_negatives(slug, *last)
+
+    def _ask_negatives(self, slug: str, search: SearchIndex, sha: str) -> None:
+        """Ask the negatives of `slug` of its index at its newest evaluated commit."""
+        for negative in self.negatives(slug) if self.negatives else []:
+            found = locate(search, negative.text, self.params, limit=RANKED)
+            record = {"kind": negative.kind.value, "id": negative.id, "repo": slug,
+                      "split": negative.split, "base_commit": sha,
+                      **self._gate_fields(found)}
+            self.report.negatives.append(record)
+            self.negative_listener(slug, record)
+
+    def _gate_fields(self, found: Localization) -> dict[str, Any]:
+        """What the posting gate saw and decided, for the metrics and for refits."""
+        verdict = found.verdict(self.report.threshold, self.report.about_threshold)
+        return {"confidence": found.confidence, "about": found.about,
+                "has_files": bool(found.files), "lexical": found.lexical,
+                "would_post": verdict.post,
+                "silence": verdict.silence.value if verdict.silence else None,
+                "features": found.features, "about_features": found.about_features,
+                "shape": found.shape, "signals": found.signals}
 
     def _evaluate(self, indexer: Indexer, builder: SearchBuilder, path: Path, sha: str,
-                  instance: Instance) -> dict[str, Any]:
+                  instance: Instance) -> tuple[dict[str, Any], SearchIndex]:
         mark = time.perf_counter()
         indexed = indexer.index(path, commit=sha)
         index_s = time.perf_counter() - mark
@@ -155,7 +197,7 @@ class EvalRun:
         gold_funcs = gold_symbols(spans or {})
         files = [(f.path, f.score) for f in found.files]
         symbols = [((s.path, s.qualname), s.score) for s in found.symbols]
-        return {
+        return {**self._gate_fields(found),
             "instance_id": instance.instance_id, "repo": instance.repo, "base_commit": sha,
             "gold_files": instance.gold_files,
             "gold_funcs": [f"{p}::{q}" for p, q in gold_funcs],
@@ -165,18 +207,16 @@ class EvalRun:
             "bm25_func_ranks": gold_ranks(bm25_symbols, gold_funcs),
             "top5": [f.path for f in found.files[:5]],
             "bm25_top5": [p for p, _ in bm25_files[:5]],
-            "confidence": found.confidence,
-            "would_post": found.would_post(self.report.threshold),
-            "features": found.features, "shape": found.shape,
-            # Per-signal file ranks, so fusion weights can be refitted without re-running.
-            "signals": found.signals, "symbol_signals": found.symbol_signals,
+            # Per-signal file ranks (in the gate fields) and symbol ranks, so weights can be
+            # refitted without re-running.
+            "symbol_signals": found.symbol_signals,
             "gold_symbols": [f"{p}::{q}" for p, q in gold_funcs], "test_files": sorted(
                 {p for ranks in found.signals.values() for p in ranks if is_test_path(p)}),
             "latency_s": latency, "bm25_latency_s": bm25_latency,
             "index_mode": "incremental" if indexed.incremental else "full",
             "index_s": index_s, "search_build_s": search_build_s,
             "embedded": synced.embedded if synced else 0,
-        }
+        }, search
 
 
 def _bm25(search: SearchIndex, text: str

@@ -1,0 +1,211 @@
+"""Fit the aboutness gate: issues about a repository against issues no file of it answers.
+
+Inputs are what `navbot eval --out DIR` writes: `signals.jsonl` (every dev issue asked of
+its own repository: the positives) and `negatives.jsonl` (foreign issues, and the shipped
+off-topic corpus, asked of each repository). Only `../shared/eval/` and the corpus's
+fitting half are fitted on; the held-out half only measures. Nothing names a text.
+
+    python benchmarks/fit_gate.py OUT/signals.jsonl OUT/negatives.jsonl [--base FILE]
+        [--write FILE]
+
+1. Aboutness: logistic regression of "asked of its own repository" on
+   `retrieval.aboutness.ABOUT_FEATURES`, each class weighing the same in total.
+2. Thresholds: on a grid of GRID_STEP, the (aboutness, confidence) pair that posts on the
+   most dev issues while their posts are at least TARGET_PRECISION right and at most
+   FALSE_POST_BOUND of the fitting negatives of each kind (foreign, off-topic) would be
+   posted on. Confidence is replayed from the recorded signals under the base parameters.
+3. Leave one repository out: everything refitted without a repository (its issues, the
+   negatives asked of it, and its issues asked of others), then measured on it.
+
+`--write` writes a copy of the base parameters with the gate's coefficients, both
+thresholds and the fit's figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fit_params import TARGET_PRECISION, fit_logistic, scored
+
+from retrieval.aboutness import ABOUT_FEATURES, aboutness
+from retrieval.gate import files_verdict
+from retrieval.params import Params, load_params
+
+GRID_STEP = 0.05
+FALSE_POST_BOUND = 0.01  # in the fit; the target is 2 % on data the fit never saw
+
+
+@dataclass(frozen=True)
+class Example:
+    """One issue asked of one repository, as the gate sees it."""
+
+    repo: str  # the repository it was asked of
+    source: str  # the repository it came from ("" for off-topic texts)
+    kind: str  # "positive", "foreign" or "offtopic"
+    split: str  # the off-topic half; "" otherwise
+    features: dict[str, float]
+    confidence: float
+    hit: bool  # a listed file was right (positives only)
+    has_files: bool
+    lexical: bool
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A fitted gate: aboutness coefficients and both thresholds."""
+
+    coefficients: dict[str, float]
+    about_threshold: float
+    post_threshold: float
+
+
+def load_examples(signals: Path, negatives: Path, base: Params) -> list[Example]:
+    """Positives from `signals` (confidence replayed under `base`), negatives as recorded."""
+    rows = [json.loads(line) for line in signals.read_text().splitlines() if line]
+    examples = [Example(row["repo"], row["repo"], "positive", "", _features(row), score,
+                        bool(hit), row.get("has_files", True), row.get("lexical", True))
+                for row, (score, hit) in zip(rows, scored(rows, base), strict=True)]
+    for line in negatives.read_text().splitlines():
+        if not line:
+            continue
+        row = json.loads(line)
+        foreign = row["kind"] == "foreign"
+        examples.append(Example(row["repo"], row["split"] if foreign else "", row["kind"],
+                                "" if foreign else row["split"], _features(row),
+                                row["confidence"], False, row["has_files"], row["lexical"]))
+    return examples
+
+
+def _features(row: dict[str, Any]) -> dict[str, float]:
+    return {name: float(row["about_features"][name]) for name in ABOUT_FEATURES}
+
+
+def fit_about(examples: list[Example]) -> dict[str, float]:
+    """Aboutness coefficients from positives and fitting negatives, classes weighed equally."""
+    used = [e for e in examples if e.kind != "offtopic" or e.split == "fit"]
+    positives = sum(e.kind == "positive" for e in used)
+    negatives = len(used) - positives
+    weights = [1.0 if e.kind == "positive" else positives / negatives for e in used]
+    return fit_logistic([e.features for e in used], [int(e.kind == "positive") for e in used],
+                        sample_weights=weights)
+
+
+def posts(example: Example, gate: Gate) -> bool:
+    """Whether the gate would post the files of `example` (the product's rule)."""
+    return files_verdict(example.has_files, example.lexical,
+                         aboutness(example.features, gate.coefficients), gate.about_threshold,
+                         example.confidence, gate.post_threshold).post
+
+
+def measure(examples: list[Example], gate: Gate) -> dict[str, Any]:
+    """Coverage and precision on positives; false-post rates per kind of negative."""
+    positives = [e for e in examples if e.kind == "positive"]
+    posted = [e for e in positives if posts(e, gate)]
+    result: dict[str, Any] = {
+        "positives": len(positives), "posts": len(posted),
+        "coverage": round(len(posted) / len(positives), 4) if positives else None,
+        "precision": round(sum(e.hit for e in posted) / len(posted), 4) if posted else None}
+    for key, kind, split in (("foreign", "foreign", ""), ("offtopic_fit", "offtopic", "fit"),
+                             ("offtopic_held_out", "offtopic", "held_out")):
+        asked = [e for e in examples if e.kind == kind and e.split == split]
+        false = sum(posts(e, gate) for e in asked)
+        result[f"{key}_n"], result[f"{key}_posts"] = len(asked), false
+        result[f"{key}_rate"] = round(false / len(asked), 4) if asked else None
+    return result
+
+
+def choose_thresholds(examples: list[Example], coefficients: dict[str, float]) -> Gate:
+    """The grid pair with the most posts within the precision and false-post bounds.
+
+    Ties go to the higher aboutness threshold, then the higher confidence threshold: of two
+    equally useful gates, the more cautious one.
+    """
+    grid = [round(i * GRID_STEP, 4) for i in range(round(1 / GRID_STEP))]
+    fitting = [e for e in examples if e.kind != "offtopic" or e.split == "fit"]
+    best: tuple[int, float, float] | None = None
+    for about in grid:
+        for post in grid:
+            found = measure(fitting, Gate(coefficients, about, post))
+            within = ((found["precision"] or 0.0) >= TARGET_PRECISION
+                      and (found["foreign_rate"] or 0.0) <= FALSE_POST_BOUND
+                      and (found["offtopic_fit_rate"] or 0.0) <= FALSE_POST_BOUND)
+            if within and (best is None or (found["posts"], about, post) > best):
+                best = (found["posts"], about, post)
+    if best is None:
+        return Gate(coefficients, 1.0, 1.0)  # nothing is safe: never post unasked
+    return Gate(coefficients, best[1], best[2])
+
+
+def fit(examples: list[Example]) -> Gate:
+    """The aboutness model, then its thresholds, on `examples`."""
+    return choose_thresholds(examples, fit_about(examples))
+
+
+def held_out(examples: list[Example]) -> dict[str, Any] | None:
+    """Leave-one-repository-out figures, pooled over the repositories (None with one)."""
+    repos = sorted({e.repo for e in examples if e.kind == "positive"})
+    if len(repos) < 2:
+        return None
+    pooled: list[tuple[Example, bool]] = []
+    for repo in repos:
+        train = [e for e in examples if e.repo != repo and e.source != repo]
+        gate = fit(train)
+        pooled += [(e, posts(e, gate)) for e in examples if e.repo == repo]
+    positives = [(e, p) for e, p in pooled if e.kind == "positive"]
+    posted = [e for e, p in positives if p]
+    result: dict[str, Any] = {
+        "coverage": round(len(posted) / len(positives), 4),
+        "precision": round(sum(e.hit for e in posted) / len(posted), 4) if posted else None}
+    for key, kind, split in (("foreign", "foreign", ""), ("offtopic_fit", "offtopic", "fit"),
+                             ("offtopic_held_out", "offtopic", "held_out")):
+        asked = [p for e, p in pooled if e.kind == kind and e.split == split]
+        result[f"{key}_rate"] = round(sum(asked) / len(asked), 4) if asked else None
+    return result
+
+
+def main() -> None:
+    """Fit, print the figures, and optionally write the parameters file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("signals", type=Path)
+    parser.add_argument("negatives", type=Path)
+    parser.add_argument("--base", type=Path,
+                        help="Start from these parameters (default: the packaged ones).")
+    parser.add_argument("--write", type=Path, help="Write the fitted parameters here.")
+    args = parser.parse_args()
+    base = load_params(args.base)
+    examples = load_examples(args.signals, args.negatives, base)
+    before = measure(examples, Gate({}, 0.0, base.post_threshold))
+    gate = fit(examples)
+    summary = {"before": before, "after": measure(examples, gate),
+               "leave_one_repo_out": held_out(examples)}
+    print(json.dumps({"about": gate.coefficients, "about_threshold": gate.about_threshold,
+                      "post_threshold": gate.post_threshold, **summary}, indent=1))
+    if args.write:
+        digest = hashlib.sha256(args.signals.read_bytes() + args.negatives.read_bytes())
+        data = json.loads((args.base or _packaged()).read_text())
+        data.update({
+            "version": base.version + 1, "post_threshold": gate.post_threshold,
+            "about_fitted_by": f"python benchmarks/fit_gate.py {args.signals.name} "
+                               f"{args.negatives.name} --write {args.write} (inputs sha256 "
+                               f"{digest.hexdigest()[:12]}, "
+                               f"{datetime.now(UTC).date().isoformat()})",
+            "about_fit": summary, "about": gate.coefficients,
+            "about_threshold": gate.about_threshold})
+        args.write.write_text(json.dumps(data, indent=2) + "\n")
+        load_params(args.write)  # the written file must load
+
+
+def _packaged() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("retrieval").joinpath("params.json")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The aboutness features and the one posting gate, each value computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from retrieval.aboutness import (
+    ABOUT_FEATURES,
+    about_features,
+    aboutness,
+    content_terms,
+    name_counts,
+    term_share,
+    top_share,
+    unusual_weight,
+)
+from retrieval.gate import Silence, files_verdict, lexical_fired
+from retrieval.locate import SearchIndex, locate
+from retrieval.query import parse_issue
+from tests.evalfixture import ISSUES
+
+# A made-up English: "please" and "cart" are common words, "sku" a rare one.
+ZIPF = {"please": 6.0, "the": 7.7, "cart": 3.0, "total": 4.5, "sku": 1.5}
+
+
+def english(word: str) -> float:
+    return ZIPF.get(word, 0.0)
+
+
+def test_unusual_weight_goes_from_common_to_rare() -> None:
+    assert unusual_weight(7.7) == 0.0 and unusual_weight(6.0) == 0.0
+    assert unusual_weight(3.0) == 0.5 and unusual_weight(0.0) == 1.0
+
+
+def test_content_terms_are_distinct_alphabetic_and_long_enough() -> None:
+    assert content_terms(["cart", "x2", "go", "cart", "total", "sku"]) == ["cart", "total",
+                                                                          "sku"]
+
+
+def test_term_share_weighs_the_unusual_words() -> None:
+    # Weights: please 0, cart 0.5, total 0.25, sku 0.75; the repository knows cart and sku.
+    share = term_share(["please", "cart", "total", "sku"], {"cart", "sku", "please"}, english)
+    assert share == pytest.approx((0.5 + 0.75) / (0.5 + 0.25 + 0.75))
+    assert term_share(["please", "the"], {"please"}, english) == 0.0  # nothing weighs
+
+
+def test_top_share_is_the_idf_share_the_best_file_holds() -> None:
+    idf = {"cart": 1.0, "total": 2.0, "casino": 5.0}
+    assert top_share(["cart", "total", "casino"], {"cart", "total"}, idf) == 3.0 / 8.0
+    assert top_share([], set(), {}) == 0.0
+
+
+def test_name_counts_count_what_the_repository_defines() -> None:
+    assert name_counts(["Cart", "useEffect", "OutOfStock"], {"Cart", "OutOfStock"}.__contains__
+                       ) == (2, 3)
+
+
+def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> None:
+    text = "Cart.total ignores the quantity of an sku"
+    queries = parse_issue(text)
+    found = about_features(shop_search, queries, "shop/cart.py", 0.5, True, english)
+    assert set(found) == set(ABOUT_FEATURES)
+    # Identifiers: Cart, total (from the dotted name); both defined in the shop.
+    assert found["names_known"] == pytest.approx(2 / 3) and found["names_share"] == 1.0
+    assert found["dense_best"] == 0.5 and found["named"] == 1.0
+    terms = content_terms(queries.tokens)
+    known = set(shop_search.files_lexical.known(terms))
+    assert found["term_share"] == pytest.approx(term_share(terms, known, english))
+    in_cart = set(shop_search.files_lexical.terms_in(shop_search.file_position["shop/cart.py"],
+                                                     terms))
+    assert {"cart", "total", "quantity", "sku"} <= in_cart
+
+
+def test_about_features_of_an_issue_about_something_else(shop_search: SearchIndex) -> None:
+    queries = parse_issue("My printer shows a bluetooth pairing error on the kitchen tablet")
+    found = about_features(shop_search, queries, None, -0.1, False, english)
+    assert found["names_known"] == 0.0 and found["names_share"] == 0.0
+    assert found["term_share"] == 0.0  # no word of it is in the shop's code
+    assert found["top_share"] == 0.0 and found["dense_best"] == 0.0 and found["named"] == 0.0
+
+
+def test_document_frequencies_by_hand(shop_search: SearchIndex) -> None:
+    lexical = shop_search.files_lexical
+    paths = shop_search.corpus.files
+    having_cart = sum("cart" in lexical.terms_in(i, ["cart"]) for i in range(len(paths)))
+    assert lexical.document_frequencies(["cart", "zzzunknown"]) == [having_cart, 0]
+
+
+def test_aboutness_is_a_logistic_model_and_open_without_one() -> None:
+    features = {"names_known": 1.0, "term_share": 0.5}
+    assert aboutness(features, {}) == 1.0
+    assert aboutness(features, {"bias": -1.0, "names_known": 2.0, "term_share": 2.0}) == \
+        pytest.approx(1 / (1 + math.exp(-2.0)))
+
+
+def test_locate_reports_aboutness_from_the_params(shop_search: SearchIndex) -> None:
+    found = locate(shop_search, ISSUES["emails"])
+    assert set(found.about_features) == set(ABOUT_FEATURES)
+    assert 0.0 < found.about <= 1.0 and found.lexical
+
+
+def test_the_gate_asks_a_match_then_aboutness_then_confidence() -> None:
+    assert files_verdict(False, True, 1.0, 0.5, 0.9, 0.8).silence is Silence.NO_FILE
+    assert files_verdict(True, False, 1.0, 0.5, 0.9, 0.8).silence is Silence.NO_TERM
+    not_about = files_verdict(True, True, 0.3, 0.5, 0.99, 0.8)
+    assert not_about.silence is Silence.NOT_ABOUT and not not_about.post
+    assert not_about.reason == "not about this code: aboutness 0.30 < 0.50"
+    unsure = files_verdict(True, True, 0.9, 0.5, 0.7, 0.8, "calibration")
+    assert unsure.silence is Silence.NOT_CONFIDENT
+    assert unsure.reason == "not confident about which file: confidence 0.70 < 0.80 (calibration)"
+    cleared = files_verdict(True, True, 0.5, 0.5, 0.8, 0.8)
+    assert cleared.post and cleared.silence is None
+
+
+def test_lexical_means_more_than_embeddings() -> None:
+    assert not lexical_fired({"dense": {"a.py": 1}, "mention": {}})
+    assert lexical_fired({"dense": {"a.py": 1}, "symbol_lexical": {"a.py": 1}})
