@@ -1,7 +1,8 @@
 """Bare mirrors of GitHub repositories, cloned and fetched over HTTPS with an installation token.
 
 The token lives only in the environment of one git process: never in the git config, on
-disk, in logs or in error messages.
+disk, in logs or in error messages. Clone URLs come from bot.github, which hands out only
+those bot.token_hosts allows the token to go to (HTTPS on the GitHub host).
 """
 
 from __future__ import annotations

@@ -155,9 +155,9 @@ def answer_fingerprint(answer: Answer) -> str:
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
-def has_marker(body: str) -> bool:
-    """Whether `body` is a comment navbot composed (the marker closes it)."""
-    return body.rstrip().endswith(MARKER)
+def has_marker(body: str, marker: str = MARKER) -> bool:
+    """Whether `body` is a comment navbot composed (`marker` closes it; quoting it is not)."""
+    return body.rstrip().endswith(marker)
 
 
 def age_in_words(seconds: float) -> str:

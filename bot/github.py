@@ -1,8 +1,9 @@
 """navbot's GitHub access: App authentication and the few REST calls the bot makes.
 
 The only module that talks to GitHub's API. PyGithub objects become the plain dataclasses of
-bot.github_data (re-exported here), PyGithub and requests errors become navbot errors, and no
-token ever reaches a message.
+bot.github_data (re-exported here), PyGithub and requests errors become navbot errors
+(bot.github_http), and no token ever reaches a message. Credentials go only where
+bot.token_hosts allows.
 """
 
 from __future__ import annotations
@@ -10,29 +11,24 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import jwt as pyjwt
-import requests
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from github import Auth, Github, GithubRetry
-from github.GithubException import (
-    GithubException,
-    RateLimitExceededExceedsMaxWait,
-    UnknownObjectException,
-)
+from github import Auth, Github, GithubIntegration
+from github.GithubException import GithubException, UnknownObjectException
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
-from github.Requester import Requester
+from requests import Session
 from requests.adapters import HTTPAdapter
-from urllib3.response import BaseHTTPResponse
 
+from bot.comment import has_marker
 from bot.github_data import (
     CommentData,
     IssueData,
@@ -42,9 +38,19 @@ from bot.github_data import (
     issue_data,
     repo_ref,
 )
+from bot.github_http import (
+    API_HEADERS,
+    PER_PAGE,
+    TIMEOUT_S,
+    github_call,
+    json_or_text,
+    new_github,
+    retry_policy,
+)
+from bot.token_hosts import TokenHosts
 from indexer.refs import issue_refs
 from navbot.config import Settings
-from navbot.errors import GitHubAuthError, GitHubError, RateLimitedError
+from navbot.errors import GitHubAuthError, TokenRefusedError
 from navbot.job import MAINTAINER_ASSOCIATIONS
 
 __all__ = ["CommentData", "GitHubApp", "InstallationClient", "IssueData", "ItemData",
@@ -53,85 +59,9 @@ __all__ = ["CommentData", "GitHubApp", "InstallationClient", "IssueData", "ItemD
 JWT_BACKDATE_S = 60  # GitHub's advice against clock drift
 JWT_LIFETIME_S = 9 * 60  # GitHub refuses JWTs living longer than 10 minutes
 TOKEN_REFRESH_MARGIN_S = 5 * 60
-MAX_RATE_LIMIT_WAIT_S = 60.0
-RETRIES = 5
-TIMEOUT_S = 30
-WRITE_SPACING_S = 1.0  # GitHub asks integrations to space content-creating requests
-_API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _KEY_HINT = "set NAVBOT_PRIVATE_KEY (the PEM text) or NAVBOT_PRIVATE_KEY_PATH (a .pem file)"
 _FOCUS = re.compile(r"/navbot\s+focus\b(.*)", re.IGNORECASE | re.DOTALL)
-
-
-class _BoundedRetry(GithubRetry):
-    """PyGithub's retry, but a Retry-After beyond the wait bound fails at once instead of
-    blocking a worker: the job queue reschedules the job."""
-
-    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
-        wait = self.get_retry_after(response)
-        bound = self.max_rate_limit_wait
-        if wait is not None and bound is not None and wait > bound:
-            raise RateLimitExceededExceedsMaxWait(
-                response.status, {"message": "Retry-After exceeds the wait bound"},
-                dict(response.headers), wait=wait)
-        return super().sleep_for_retry(response)
-
-
-def _retry() -> _BoundedRetry:
-    # raise_on_status=False: once retries run out, the last response becomes a GithubException
-    # carrying GitHub's status, message and headers rather than an opaque RetryError.
-    # POST is not retried here: a 5xx on "create comment" may come after GitHub stored the
-    # comment, and a blind retry would post it twice. The job retries instead, and it looks
-    # for navbot's comment by its marker before creating one.
-    return _BoundedRetry(total=RETRIES, backoff_factor=0.5, raise_on_status=False,
-                         max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_S,
-                         allowed_methods=frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE",
-                                                    "OPTIONS"}))
-
-
-def _rate_limit_wait(status: int, message: str, headers: Mapping[str, Any]) -> float | None:
-    """Seconds GitHub asks us to wait, or None when the error is no rate limit."""
-    lower = {key.lower(): str(value) for key, value in headers.items()}
-    limited = status == 429 or (status == 403 and (
-        Requester.isRateLimitError(message) or "retry-after" in lower
-        or lower.get("x-ratelimit-remaining") == "0"))
-    if not limited:
-        return None
-    retry_after = lower.get("retry-after", "").strip()
-    if retry_after.isdigit():
-        return max(1.0, float(retry_after))
-    reset = lower.get("x-ratelimit-reset", "").strip()
-    if reset.isdigit():
-        return max(1.0, int(reset) - time.time() + 1)
-    return MAX_RATE_LIMIT_WAIT_S
-
-
-def _converted(exc: GithubException, doing: str) -> GitHubError:
-    data = exc.data
-    message = str(data.get("message", "")) if isinstance(data, dict) else str(data or "")
-    if isinstance(exc, RateLimitExceededExceedsMaxWait) and exc.wait is not None:
-        wait: float | None = exc.wait
-    else:
-        wait = _rate_limit_wait(exc.status, message, exc.headers or {})
-    if wait is not None:
-        return RateLimitedError(
-            f"GitHub rate limit while {doing} ({exc.status} {message}); retry in {wait:.0f}s",
-            retry_after=wait)
-    if exc.status == 401:
-        return GitHubAuthError(
-            f"GitHub refused the App's credentials while {doing} (401 {message}); check "
-            f"NAVBOT_APP_ID and the private key (NAVBOT_PRIVATE_KEY / NAVBOT_PRIVATE_KEY_PATH)")
-    return GitHubError(f"GitHub answered {exc.status} while {doing}: {message}")
-
-
-@contextmanager
-def _github_call(doing: str) -> Iterator[None]:
-    """Turn PyGithub and requests errors raised inside into navbot errors."""
-    try:
-        yield
-    except GithubException as exc:
-        raise _converted(exc, doing) from exc
-    except requests.RequestException as exc:
-        raise GitHubError(f"could not reach GitHub while {doing}: {exc}") from exc
+T = TypeVar("T")
 
 
 def _load_private_key(settings: Settings) -> RSAPrivateKey:
@@ -160,12 +90,6 @@ def _load_private_key(settings: Settings) -> RSAPrivateKey:
     return key
 
 
-def _github(api_url: str, auth: Auth.Auth) -> Github:
-    return Github(auth=auth, base_url=api_url, retry=_retry(), per_page=100, timeout=TIMEOUT_S,
-                  user_agent="navbot", seconds_between_requests=None,
-                  seconds_between_writes=WRITE_SPACING_S, lazy=True)
-
-
 class GitHubApp:
     """The GitHub App: signs JWTs, trades them for installation tokens, hands out clients.
 
@@ -175,14 +99,17 @@ class GitHubApp:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.api_url = settings.github_api_url.rstrip("/")
+        self.token_hosts = TokenHosts.from_settings(settings)
         self._settings = settings
         self._clock = clock
         self._key: RSAPrivateKey | None = None
         self._tokens: dict[int, tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._session = requests.Session()
-        self._session.mount("http://", HTTPAdapter(max_retries=_retry()))
-        self._session.mount("https://", HTTPAdapter(max_retries=_retry()))
+        self._bot_login: str | None = None
+        self._identity_lock = threading.Lock()
+        self._session = Session()
+        self._session.mount("http://", HTTPAdapter(max_retries=retry_policy()))
+        self._session.mount("https://", HTTPAdapter(max_retries=retry_policy()))
 
     def jwt(self) -> str:
         """A fresh RS256 JWT identifying the App (valid nine minutes)."""
@@ -195,6 +122,25 @@ class GitHubApp:
                   "iss": str(self._settings.app_id)}
         return pyjwt.encode(claims, self._key, algorithm="RS256")
 
+    def bot_login(self) -> str:
+        """The login navbot's comments are written by, `<slug>[bot]`; read once per process."""
+        with self._identity_lock:
+            if self._bot_login is None:
+                self.token_hosts.check(self.api_url, "NAVBOT_GITHUB_API_URL")
+                token = self.jwt()
+                # PyGithub's AppAuth would sign claims of its own with the wall clock; the
+                # App's JWT (its key loading, its clock) is what goes out instead.
+                auth = Auth.AppAuth(str(self._settings.app_id), sign_func=lambda _: token)
+                integration = GithubIntegration(auth=auth, base_url=self.api_url,
+                                                retry=retry_policy(), timeout=TIMEOUT_S,
+                                                user_agent="navbot")
+                try:
+                    with github_call("reading the App (GET /app)"):
+                        self._bot_login = f"{integration.get_app().slug}[bot]"
+                finally:
+                    integration.close()
+            return self._bot_login
+
     def installation_token(self, installation_id: int) -> str:
         """An access token of the installation, reused until five minutes before it expires."""
         with self._lock:
@@ -205,6 +151,13 @@ class GitHubApp:
             self._tokens[installation_id] = (token, expires_at)
             return token
 
+    def forget_token(self, installation_id: int, token: str) -> None:
+        """Drop `token` from the cache once GitHub refused it; the next call gets a new one."""
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+            if cached is not None and cached[0] == token:  # not one another thread just made
+                del self._tokens[installation_id]
+
     def installation(self, installation_id: int) -> InstallationClient:
         """A client acting as the installation."""
         return InstallationClient(self, installation_id)
@@ -212,24 +165,18 @@ class GitHubApp:
     def _create_token(self, installation_id: int) -> tuple[str, float]:
         # Plain requests rather than PyGithub: PyGithub's debug log prints response bodies,
         # and this body is the token.
+        self.token_hosts.check(self.api_url, "NAVBOT_GITHUB_API_URL")
         doing = f"creating an access token for installation {installation_id}"
         url = f"{self.api_url}/app/installations/{installation_id}/access_tokens"
-        with _github_call(doing):
-            headers = {**_API_HEADERS, "Authorization": f"Bearer {self.jwt()}"}
+        with github_call(doing):
+            headers = {**API_HEADERS, "Authorization": f"Bearer {self.jwt()}"}
             response = self._session.post(url, headers=headers, timeout=TIMEOUT_S)
             if response.status_code >= 400:
-                raise GithubException(response.status_code, _json_or_text(response),
+                raise GithubException(response.status_code, json_or_text(response),
                                       dict(response.headers))
             data = response.json()
         expires_at = datetime.fromisoformat(str(data["expires_at"]))
         return str(data["token"]), expires_at.timestamp()
-
-
-def _json_or_text(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {"message": response.text[:200]}
 
 
 class _InstallationTokenAuth(Auth.Auth):
@@ -253,54 +200,88 @@ class InstallationClient:
 
     def __init__(self, app: GitHubApp, installation_id: int) -> None:
         self.installation_id = installation_id
-        self._app = app
-        self._github = _github(app.api_url, _InstallationTokenAuth(app, installation_id))
+        self.app = app
+        self.github = new_github(app.api_url, _InstallationTokenAuth(app, installation_id))
 
     def token(self) -> str:
         """A token valid for at least five more minutes (for git over HTTPS)."""
-        return self._app.installation_token(self.installation_id)
+        return self.app.installation_token(self.installation_id)
+
+    def call(self, doing: str, action: Callable[[], T]) -> T:
+        """`action()`, GitHub calls as the installation, with their errors as navbot's.
+
+        A token GitHub refuses (revoked before it expired) is dropped and `action` runs once
+        more with a new one; otherwise every job would fail until the old token expired.
+        """
+        token = self.token()
+        try:
+            with github_call(doing, self.installation_id):
+                return action()
+        except TokenRefusedError:
+            self.app.forget_token(self.installation_id, token)
+        with github_call(doing, self.installation_id):
+            return action()
 
     def repositories(self) -> list[RepoRef]:
         """Every repository the installation may access."""
-        with _github_call(f"listing the repositories of installation {self.installation_id}"):
-            listing = PaginatedList(Repository, self._github.requester,
+        def listed() -> list[RepoRef]:
+            listing = PaginatedList(Repository, self.github.requester,
                                     "/installation/repositories", None,
                                     list_item="repositories")
             return [repo_ref(repo) for repo in listing]
 
+        refs = self.call(f"listing the repositories of installation {self.installation_id}",
+                         listed)
+        return [_safe_to_clone(self.app, ref) for ref in refs]
+
     def repo(self, full_name: str) -> RepoClient:
         """A client for one repository ("owner/name")."""
-        return RepoClient(self._github, full_name)
+        return RepoClient(self, full_name)
+
+
+def _safe_to_clone(app: GitHubApp, ref: RepoRef) -> RepoRef:
+    """`ref`, once its clone URL is one the installation token may be sent to."""
+    app.token_hosts.check(ref.clone_url, f"the clone URL GitHub gave for {ref.full_name}")
+    return ref
 
 
 class RepoClient:
     """The calls navbot makes on one repository."""
 
-    def __init__(self, github: Github, full_name: str) -> None:
+    def __init__(self, installation: InstallationClient, full_name: str) -> None:
         self.full_name = full_name
-        self._github = github
-        self._repo = github.get_repo(full_name)  # lazy: no request until an attribute is read
+        self._app = installation.app
+        self._call = installation.call
+        self._github: Github = installation.github
+        self._repo = self._github.get_repo(full_name)  # lazy: no request until an attribute is read
 
     def ref(self) -> RepoRef:
-        """The repository's id, default branch and clone URL, fetched now."""
-        with _github_call(f"reading {self.full_name}"):
-            return repo_ref(self._github.get_repo(self.full_name))
+        """The repository's id, default branch and clone URL (one the token may go to)."""
+        ref = self._call(f"reading {self.full_name}",
+                         lambda: repo_ref(self._github.get_repo(self.full_name)))
+        return _safe_to_clone(self._app, ref)
 
     def issue(self, number: int) -> IssueData:
         """Issue (or pull request) `number`."""
-        with _github_call(f"reading {self.full_name}#{number}"):
-            return issue_data(self._repo.get_issue(number))
+        return self._call(f"reading {self.full_name}#{number}",
+                          lambda: issue_data(self._repo.get_issue(number)))
 
     def find_comment(self, number: int, marker: str) -> CommentData | None:
-        """The first comment written by a bot whose body contains `marker`, or None.
+        """navbot's comment: the first by the App's own account that `marker` closes, or None.
 
-        Anyone can type the marker; only a bot's comment (the App's) can be navbot's.
+        Anyone can type the marker, and another bot may quote it; only the App's account can
+        edit a comment, and only a comment of its own is navbot's to change.
         """
-        with _github_call(f"reading the comments of {self.full_name}#{number}"):
+        login = self._app.bot_login().lower()
+
+        def first() -> CommentData | None:
             for comment in self._repo.get_issue(number).get_comments():
-                if marker in (comment.body or "") and comment.user.type == "Bot":
+                if comment.user.login.lower() == login and has_marker(comment.body or "",
+                                                                      marker):
                     return comment_data(comment)
-        return None
+            return None
+
+        return self._call(f"reading the comments of {self.full_name}#{number}", first)
 
     def maintainer_notes(self, number: int, since: datetime) -> list[str]:
         """Comments maintainers wrote on the issue since `since`, oldest first.
@@ -309,8 +290,8 @@ class RepoClient:
         comment (a correction) or the text of `/navbot focus …`; other commands are requests,
         not notes, and are left out.
         """
-        notes = []
-        with _github_call(f"reading the comments of {self.full_name}#{number}"):
+        def notes() -> list[str]:
+            found = []
             for comment in self._repo.get_issue(number).get_comments(since=since):
                 body = (comment.body or "").strip()
                 if (comment.user.type == "Bot" or comment.created_at < since
@@ -319,33 +300,36 @@ class RepoClient:
                     continue
                 focus = _FOCUS.match(body)
                 if focus is not None:
-                    notes.append(focus.group(1).strip())
+                    found.append(focus.group(1).strip())
                 elif not body.lower().startswith("/navbot"):
-                    notes.append(body)
-        return notes
+                    found.append(body)
+            return found
+
+        return self._call(f"reading the comments of {self.full_name}#{number}", notes)
 
     def create_comment(self, number: int, body: str) -> int:
         """Comment on the issue; returns the new comment's id."""
-        with _github_call(f"commenting on {self.full_name}#{number}"):
-            return self._repo.get_issue(number).create_comment(body).id
+        # Safe to repeat after a 401: GitHub stores nothing for a refused token.
+        return self._call(f"commenting on {self.full_name}#{number}",
+                          lambda: self._repo.get_issue(number).create_comment(body).id)
 
     def edit_comment(self, comment_id: int, body: str) -> None:
         """Replace the body of an issue comment."""
-        with _github_call(f"editing comment {comment_id} in {self.full_name}"):
-            self._github.requester.requestJsonAndCheck(
-                "PATCH", f"/repos/{self.full_name}/issues/comments/{comment_id}",
-                input={"body": body})
+        self._call(f"editing comment {comment_id} in {self.full_name}",
+                   lambda: self._github.requester.requestJsonAndCheck(
+                       "PATCH", f"/repos/{self.full_name}/issues/comments/{comment_id}",
+                       input={"body": body}))
 
     def react(self, comment_id: int, content: str) -> None:
         """Add a reaction ("+1", "eyes", …) to an issue comment."""
-        with _github_call(f"reacting to comment {comment_id} in {self.full_name}"):
-            self._github.requester.requestJsonAndCheck(
-                "POST", f"/repos/{self.full_name}/issues/comments/{comment_id}/reactions",
-                input={"content": content})
+        self._call(f"reacting to comment {comment_id} in {self.full_name}",
+                   lambda: self._github.requester.requestJsonAndCheck(
+                       "POST", f"/repos/{self.full_name}/issues/comments/{comment_id}/reactions",
+                       input={"content": content}))
 
     def file_text(self, path: str, ref: str | None = None) -> str | None:
         """A file's text at `ref` (default branch when None); None when there is no such file."""
-        with _github_call(f"reading {path} in {self.full_name}"):
+        def text() -> str | None:
             try:
                 found = (self._repo.get_contents(path, ref=ref) if ref
                          else self._repo.get_contents(path))
@@ -356,20 +340,31 @@ class RepoClient:
                 return None
             return found.decoded_content.decode("utf-8", errors="replace")
 
+        return self._call(f"reading {path} in {self.full_name}", text)
+
     def items_since(self, since: datetime | None) -> Iterator[ItemData]:
         """Issues and pull requests updated at or after `since` (all when None), oldest first."""
         params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
         if since is not None:
             moment = since if since.tzinfo else since.replace(tzinfo=UTC)
             params["since"] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with _github_call(f"listing the issues of {self.full_name}"):
-            # Plain issues have no "pull_request" key; without a default, reading it would
-            # make PyGithub fetch every such issue again.
-            listing = PaginatedList(Issue, self._github.requester,
-                                    f"/repos/{self.full_name}/issues", params,
-                                    attributesTransformer=_with_issue_defaults)
-            for issue in listing:
-                yield self._item(issue)
+        # Plain issues have no "pull_request" key; without a default, reading it would make
+        # PyGithub fetch every such issue again.
+        listing = PaginatedList(Issue, self._github.requester,
+                                f"/repos/{self.full_name}/issues", params,
+                                attributesTransformer=_with_issue_defaults)
+        # Page by page, each page one call: a refused token then repeats one page, never
+        # items already yielded.
+        page = 0
+        while True:
+            issues = self._call(f"listing the issues of {self.full_name}",
+                                partial(listing.get_page, page))
+            for issue in issues:
+                yield self._call(f"reading {self.full_name}#{issue.number}",
+                                 partial(self._item, issue))
+            if len(issues) < PER_PAGE:
+                return
+            page += 1
 
     def _item(self, issue: Issue) -> ItemData:
         merged = False

@@ -23,7 +23,7 @@ class RepoRef:
     id: int
     full_name: str
     default_branch: str
-    clone_url: str
+    clone_url: str  # bot.github hands out only those the installation token may go to
     private: bool
 
 

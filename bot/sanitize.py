@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.links import (
@@ -50,7 +51,7 @@ _URL_TAIL = re.compile(r"[A-Za-z0-9\-._~:/?#!$&'()*+,;=%]*")
 _WWW = re.compile(r"www\\?\.", re.I)
 _MENTION_START = re.compile(r"\\?[A-Za-z0-9-]")
 _BARE_PIPE = re.compile(r"(?<!\\)\|")
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and newline; C1
 _BACKTICK_RUN = re.compile(r"`+")
 _DEFANGED = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
 
@@ -154,7 +155,7 @@ def _table_lines(classified: list[tuple[str, str]]) -> set[int]:
 
 def _sanitize_once(text: str, repo: RepoLinks) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
-    classified = _classify(_CONTROL.sub("", text).split("\n"))
+    classified = _classify(_visible(text).split("\n"))
     tables = _table_lines(classified)
     out: list[str] = []
     depth = 0
@@ -166,6 +167,21 @@ def _sanitize_once(text: str, repo: RepoLinks) -> str:
     if depth:  # close what the text left open, after a blank line that ends any paragraph
         out.extend(["", *["</details>"] * depth])
     return "\n".join(out).strip("\n")
+
+
+def _visible(text: str) -> str:
+    """`text` without control characters or invisible format characters (category Cf).
+
+    Bidirectional controls (U+202E, U+2066 to U+2069, …) make text read differently from what
+    it holds, and zero-width characters hide words from readers and filters alike. The one
+    kept is MENTION_BREAK, which navbot itself puts after "@"; one found in the input is
+    harmless, since it can only stop a mention.
+    """
+    text = _CONTROL.sub("", text)
+    if text.isascii():
+        return text
+    return "".join(char for char in text
+                   if char == MENTION_BREAK or unicodedata.category(char) != "Cf")
 
 
 def _details_depth(line: str, depth: int) -> int:

@@ -1,9 +1,11 @@
 """The worker: runs each job by name, with ids, safe to repeat.
 
 Jobs serialize on locks in the state database: one per repository's index and one per issue,
-taken in that order (issue, then repository) so two jobs never wait on each other. A held
-lock makes the job run again a little later; failures are retried by the queue with backoff
-and, when retries run out, recorded for `navbot status`.
+taken in that order (issue, then repository) so two jobs never wait on each other. Locks are
+held by the worker process (the queue's lease owner) for `LEASE_S` and renewed by its
+heartbeat, so a dead worker's locks lapse within a lease. A held lock makes the job run again
+a little later; failures are retried by the queue with backoff and, when retries run out,
+recorded for `navbot status`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,6 +23,7 @@ from bot.decide import is_explicit, should_analyse, text_fingerprint
 from navbot.config import Settings
 from navbot.errors import JobBusyError, UnknownCommitError
 from navbot.job import COMMANDS, Job
+from navbot.leases import LEASE_S
 from navbot.queue import JobQueue
 from navbot.state import StateStore
 
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("navbot.worker")
 
-REPO_LOCK_TTL_S = 3600.0  # an index of a large repository takes minutes, never an hour
 CONFIG_PATH = ".github/navbot.yml"
 CACHED_SEARCHES = 4  # searches kept loaded per worker process
 
@@ -46,7 +47,7 @@ class Worker:
         self.state = state
         self.queue = queue
         self._github = github
-        self._owner = uuid.uuid4().hex[:12]
+        self._owner = queue.owner  # the heartbeat renews the locks with the job leases
         self._searches: dict[str, tuple[str, SearchIndex]] = {}
         self._runs: RunStore | None = None
 
@@ -61,7 +62,7 @@ class Worker:
 
     def bind(self) -> None:
         """Make the queue run jobs in this process."""
-        self.queue.bind(self.run, self.record_failure)
+        self.queue.bind(self.run, self.record_failure, self.state)
 
     def run(self, job: Job) -> None:
         """Run one job by name."""
@@ -73,10 +74,18 @@ class Worker:
         """Keep a job that failed for good where `navbot status` shows it."""
         log.error("job %s failed for good: %s: %s", job.key, type(exc).__name__, exc)
         self.state.record_failure(job.key, f"{type(exc).__name__}: {exc}")
+        if job.name == "analyse_issue":
+            self._close_run(job.args, f"the job failed for good: {type(exc).__name__}: {exc}")
+
+    def _close_run(self, args: dict[str, Any], reason: str) -> None:
+        """Close the run an earlier attempt of this job left running, so none stays so."""
+        run_id = _run_id(args)
+        if self.runs.close_if_running(run_id, reason):
+            log.info("run %s closed: %s", run_id, reason)
 
     @contextmanager
-    def _lock(self, name: str, ttl_s: float) -> Iterator[None]:
-        if not self.state.acquire_lock(name, self._owner, ttl_s):
+    def _lock(self, name: str) -> Iterator[None]:
+        if not self.state.acquire_lock(name, self._owner, LEASE_S):
             raise JobBusyError(f"{name} is busy")
         try:
             yield
@@ -116,14 +125,14 @@ class Worker:
         """Fetch the repository, move its index to the default branch, ingest history."""
         if self.state.is_suspended(installation_id):
             return
-        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+        with self._lock(f"repo:{repo_id}"):
             self._sync_index(installation_id, repo_id, full_name)
         self.job_ingest_history(installation_id, repo_id, full_name)
 
     def job_forget_repository(self, installation_id: int, repo_id: int, full_name: str,
                               **_: Any) -> None:
         """Forget a repository removed from the installation: its state, clone and index."""
-        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+        with self._lock(f"repo:{repo_id}"):
             self._forget(repo_id, full_name)
 
     def job_ingest_history(self, installation_id: int, repo_id: int, full_name: str,
@@ -133,7 +142,7 @@ class Worker:
 
         if self.state.is_suspended(installation_id):
             return
-        with self._lock(f"history:{repo_id}", REPO_LOCK_TTL_S):
+        with self._lock(f"history:{repo_id}"):
             client = self.github.installation(installation_id).repo(full_name)
             clone = self.settings.clone_dir(full_name)
             if not ingest_items(self.settings, self.state, client, repo_id, clone):
@@ -147,7 +156,7 @@ class Worker:
         clone = self.settings.clone_dir(full_name)
         if not clone.exists():
             return  # the first index will include them
-        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+        with self._lock(f"repo:{repo_id}"):
             apply_github_history(self.settings, clone, self.state.items(repo_id))
             self._searches.pop(full_name, None)
 
@@ -158,7 +167,7 @@ class Worker:
         """Analyse an issue and create, edit or leave its one comment."""
         if self.state.is_suspended(installation_id):
             return
-        with self._lock(f"issue:{repo_id}:{number}", self.settings.issue_lock_ttl_s):
+        with self._lock(f"issue:{repo_id}:{number}"):
             run_id = self._analyse(installation_id, repo_id, full_name, number, trigger,
                                    comment_id, delivery_id)
         if run_id is not None and self.settings.otel_endpoint:
@@ -171,10 +180,13 @@ class Worker:
                  trigger: str, comment_id: int | None, delivery_id: str | None
                  ) -> str | None:
         """Run the analysis; the id of the run when one finished now, else None."""
-        from bot.pipeline.analysis import analyse, run_id_for
+        from bot.pipeline.analysis import analyse
         from bot.pipeline.model import Composed, Posted
         from bot.pipeline.runner import RunInputs
 
+        job = {"installation_id": installation_id, "repo_id": repo_id, "full_name": full_name,
+               "number": number, "trigger": trigger, "comment_id": comment_id,
+               "delivery_id": delivery_id}
         client = self.github.installation(installation_id).repo(full_name)
         issue = client.issue(number)
         thread = self.state.thread(repo_id, number)
@@ -194,19 +206,18 @@ class Worker:
                      delivery_id)
             if trigger not in COMMANDS and thread.outcome is None:
                 self.state.save_thread(replace(thread, outcome="skipped", reason=go.reason))
+            # An earlier attempt may have started the run before the issue changed.
+            self._close_run(job, f"not analysing any more: {go.reason}")
             return None
         if comment_id is not None:
             client.react(comment_id, "eyes")  # acknowledge the command before the work
         inputs = RunInputs(
-            run_id=run_id_for(repo_id, number, trigger, delivery_id, comment_id),
+            run_id=_run_id(job),
             full_name=full_name, number=number, trigger=trigger, title=issue.title,
             body=issue.body, repo_id=repo_id, delivery_id=delivery_id,
             explicit=is_explicit(trigger), show_help=trigger == "help")
         env = self._run_env(installation_id, repo_id, full_name, issue.title, config, thread,
                             client)
-        job = {"installation_id": installation_id, "repo_id": repo_id, "full_name": full_name,
-               "number": number, "trigger": trigger, "comment_id": comment_id,
-               "delivery_id": delivery_id}
         run = analyse(inputs, env, self.runs, self._budget(), self.settings.run_wall_s,
                       job=job)
         if run is None:
@@ -258,7 +269,7 @@ class Worker:
         return (*values, self.github.installation(installation_id).token())
 
     def _renew(self, name: str) -> None:
-        if not self.state.renew_lock(name, self._owner, self.settings.issue_lock_ttl_s):
+        if not self.state.renew_lock(name, self._owner, LEASE_S):
             raise JobBusyError(f"{name} lapsed to another worker")
 
     @property
@@ -269,21 +280,6 @@ class Worker:
 
             self._runs = RunStore(self.state.engine)
         return self._runs
-
-    def resume_stale_runs(self) -> int:
-        """Queue again the runs whose worker died mid-run; they resume from their checkpoints.
-
-        A run is stale when its last heartbeat is older than the issue lock's lifetime, so
-        its lock has lapsed too and the queued job can take it.
-        """
-        count = 0
-        for row in self.runs.stale_runs(self.settings.issue_lock_ttl_s):
-            if row["job"]:
-                log.warning("run %s of %s#%s stopped mid-way; queueing it again",
-                            row["run_id"], row["full_name"], row["number"])
-                self.queue.enqueue(Job("analyse_issue", row["job"]))
-                count += 1
-        return count
 
     def _budget(self) -> Any:
         from navbot.llm.client import RunBudget
@@ -351,7 +347,7 @@ class Worker:
         from retrieval.searcher import open_search
 
         dest = self.settings.clone_dir(full_name)
-        with self._lock(f"repo:{repo_id}", REPO_LOCK_TTL_S):
+        with self._lock(f"repo:{repo_id}"):
             row = self.state.repository(repo_id)
             if row is None or not row.get("index_commit") or not dest.exists():
                 self._sync_index(installation_id, repo_id, full_name)
@@ -391,3 +387,11 @@ class Worker:
             shutil.rmtree(dest, ignore_errors=True)
         self._searches.pop(full_name, None)
         self.state.forget_repository(repo_id)
+
+
+def _run_id(job: dict[str, Any]) -> str:
+    """The id of the run an `analyse_issue` job's arguments start (or resume)."""
+    from bot.pipeline.analysis import run_id_for
+
+    return run_id_for(job["repo_id"], job["number"], job["trigger"], job.get("delivery_id"),
+                      job.get("comment_id"))

@@ -6,7 +6,10 @@ a one-line message with its exit code, never a traceback.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,13 +20,17 @@ import click
 
 from navbot import __version__
 from navbot.config import Settings, load_settings
-from navbot.errors import Interrupted, NavbotError
+from navbot.errors import HomeError, InputError, Interrupted, NavbotError
 from navbot.gc_pause import paused_gc
+from navbot.home import require_writable_home
 
 if TYPE_CHECKING:
     from navbot.evaluation.negatives import Negative
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in navbot, not bad input
+#: What the system answers when it refuses to let a file be made or written.
+REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                     errno.ENOTDIR})
 
 
 class NavbotGroup(click.Group):
@@ -40,18 +47,43 @@ class NavbotGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # usage errors and exits: click prints and exits as usual
         except Exception as exc:  # the outermost layer: a bug still gets a clean message
-            if (ctx.obj or {}).get("debug"):
-                raise
-            click.echo(f"navbot: internal error: {type(exc).__name__}: {exc} (this is a bug; "
-                       "rerun with --debug for the traceback)", err=True)
-            ctx.exit(INTERNAL_ERROR_EXIT)
-        click.echo(f"navbot: error: {error}", err=True)
+            if isinstance(exc, OSError) and exc.errno in REFUSED and exc.filename:
+                # A read-only or full disk, an immutable directory: not a bug, and the
+                # home checked up front cannot foresee every file a command opens.
+                error = HomeError(f"{exc.strerror}: {exc.filename}")
+            else:
+                if (ctx.obj or {}).get("debug"):
+                    raise
+                click.echo(f"navbot: internal error: {type(exc).__name__}: {exc} (this is a "
+                           "bug; rerun with --debug for the traceback)", err=True)
+                ctx.exit(INTERNAL_ERROR_EXIT)
+        # One line, whatever a library put in the message.
+        click.echo(f"navbot: error: {' '.join(str(error).split())}", err=True)
         ctx.exit(error.exit_code)
 
 
-def _settings(ctx: click.Context, **overrides: object) -> Settings:
+def _settings(ctx: click.Context, *, writes: bool = True, **overrides: object) -> Settings:
+    """Settings for a command; one that `writes` first checks that the home can be written."""
     base: dict[str, object] = ctx.obj or {}
-    return load_settings(home=base.get("home"), **overrides)
+    settings = load_settings(home=base.get("home"), **overrides)
+    if writes:
+        require_writable_home(settings.home)
+    return settings
+
+
+def decode_issue(data: bytes, source: str) -> str:
+    """An issue's text: UTF-8 (a BOM is fine) without NUL bytes, else InputError on `source`."""
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start
+        raise InputError(f"{source} is not UTF-8 text: byte {data[offset]:#04x} at byte "
+                         f"offset {offset} ({exc.reason})") from None
+    if "\0" in text:
+        # Valid UTF-8 but binary: no issue's text holds a NUL byte.
+        raise InputError(f"{source} is not text: a NUL byte at byte offset {data.index(0)}")
+    return text
 
 
 class ProgressBar:
@@ -169,7 +201,7 @@ def show(ctx: click.Context, path: Path, target: str, as_json: bool) -> None:
     from indexer.describe import describe
     from indexer.gitrepo import GitRepo
 
-    store = Indexer(_settings(ctx)).store_for(GitRepo(path))
+    store = Indexer(_settings(ctx, writes=False)).store_for(GitRepo(path))
     info = describe(store.load_graph().to_networkx(), target)
     click.echo(json.dumps(info, indent=1) if as_json else _format_description(info))
 
@@ -199,8 +231,8 @@ def _format_localization(found: dict[str, Any]) -> str:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("issue", required=False)
-@click.option("--issue-file", type=click.File("r"),
-              help="Read the issue's title and body from a file ('-' for stdin).")
+@click.option("--issue-file", type=click.File("rb"),
+              help="Read the issue's title and body from a UTF-8 file ('-' for stdin).")
 @click.option("--commit", help="Answer at this commit (indexing it if needed).")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -212,7 +244,12 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
 
-    text = issue_file.read() if issue_file is not None else issue
+    if issue_file is not None:
+        name = getattr(issue_file, "name", "<stdin>")  # a pipe may have no name
+        text = decode_issue(issue_file.read(), f"--issue-file {name}")
+    else:
+        # The shell may pass bytes that are not UTF-8; Python keeps them as surrogates.
+        text = decode_issue(os.fsencode(issue or ""), "the ISSUE argument")
     if not text or not text.strip():
         raise click.UsageError("give the issue's text as an argument or with --issue-file")
     settings = _settings(ctx)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from typing import Any
 
 import click
 
 from navbot.config import Settings, load_settings
-from navbot.errors import ConfigError
+from navbot.queue import SHUTDOWN_GRACE_S
 
 
 def _settings(ctx: click.Context, **overrides: object) -> Settings:
@@ -29,60 +28,63 @@ def _configure_logging() -> None:
 
 
 def _start_worker(settings: Settings) -> Any:
+    """Check the settings, bind a worker to the queue and queue again abandoned jobs."""
     from bot.worker import Worker
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
+    from navbot.cli_preflight import worker_ready
 
-    state = StateStore(settings.state_url())
-    queue = JobQueue(settings)
-    worker = Worker(settings, state, queue)
-    worker.bind()
-    worker.resume_stale_runs()
-    return state, queue
+    state, queue = worker_ready(settings)
+    Worker(settings, state, queue).bind()
+    return queue
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker threads (NAVBOT_WORKERS).")
+@click.option("--grace", type=click.FloatRange(0, 600), default=SHUTDOWN_GRACE_S,
+              show_default=True,
+              help="Seconds a stop lets running jobs finish before queueing them again.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
-    """Run the webhook receiver and a worker together (the embedded default)."""
+def serve(ctx: click.Context, host: str, port: int, workers: int | None,
+          grace: float) -> None:
+    """Receive webhooks (gunicorn) and run a worker process, on one machine."""
+    import os
+
+    from navbot.cli_preflight import check_app_credentials, web_ready
+    from navbot.serving import Supervisor, gunicorn_child, listen, worker_child
+
     settings = _settings(ctx, workers=workers)
-    if settings.webhook_secret is None:
-        raise ConfigError("NAVBOT_WEBHOOK_SECRET is not set: navbot cannot verify that "
-                          "webhooks come from GitHub, so it will not receive them. Set it to "
-                          "the secret entered when registering the App (see README).")
-    from werkzeug.serving import make_server
-
-    from webhooks import create_app
-
+    web_ready(settings)  # the schema is created here, once, before any child starts
+    check_app_credentials(settings)
     _configure_logging()
-    state, queue = _start_worker(settings)
-    if settings.redis_url is None:
-        # One machine, one worker process: locks left by a crashed run are stale.
-        state.clear_locks()
-    server = make_server(host, port, create_app(settings, queue, state), threaded=True)
-    threading.Thread(target=server.serve_forever, name="webhooks", daemon=True).start()
-    click.echo(f"navbot: receiving webhooks on http://{host}:{server.server_port}"
+    sock = listen(host, port)
+    env = {**os.environ, "NAVBOT_HOME": str(settings.home),
+           "NAVBOT_WORKERS": str(settings.workers)}
+    supervisor = Supervisor([gunicorn_child(sock), worker_child(settings.workers, grace)],
+                            env, grace)
+    click.echo(f"navbot: receiving webhooks on http://{host}:{sock.getsockname()[1]}"
                f"/webhooks/github with {settings.workers} worker threads", err=True)
     try:
-        queue.consumer(settings.workers).run()
+        supervisor.run()
     finally:
-        server.shutdown()
+        sock.close()
 
 
 @click.command()
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker threads (NAVBOT_WORKERS).")
+@click.option("--grace", type=click.FloatRange(0, 600), default=SHUTDOWN_GRACE_S,
+              show_default=True,
+              help="Seconds a stop lets running jobs finish before queueing them again.")
 @click.pass_context
-def worker(ctx: click.Context, workers: int | None) -> None:
+def worker(ctx: click.Context, workers: int | None, grace: float) -> None:
     """Run workers alone (with NAVBOT_REDIS_URL, as many as you like on many machines)."""
     settings = _settings(ctx, workers=workers)
+    queue = _start_worker(settings)
     _configure_logging()
-    _, queue = _start_worker(settings)
     click.echo(f"navbot: worker with {settings.workers} threads on "
                f"{'redis' if settings.redis_url else 'the SQLite queue'}", err=True)
-    queue.consumer(settings.workers).run()
+    returned = queue.work(settings.workers, grace)
+    click.echo(f"navbot: worker stopped; {returned} unfinished job(s) queued again", err=True)
 
 
 def _age(seconds: float | None) -> str:
@@ -94,15 +96,20 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f}s ago"
 
 
+RECENT_FAILURES = 20  # failed jobs `status` lists; it counts them all
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Installations, repositories and their index, the queue, and failed jobs."""
+    from navbot.home import require_writable_home
     from navbot.queue import JobQueue
     from navbot.state import StateStore
 
     settings = _settings(ctx)
+    require_writable_home(settings.home)  # the SQLite state and queue live there
     state = StateStore(settings.state_url())
     queue = JobQueue(settings)
     now = time.time()
@@ -121,9 +128,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         "deliveries": state.delivery_count(),
         "issues": state.thread_outcomes(),
         "feedback": dict(zip(("thumbs_up", "thumbs_down"), state.feedback(), strict=True)),
+        "failed_jobs_total": state.failure_count(),
         "failed_jobs": [{"job": f["job"], "error": f["error"],
                          "failed_age_s": round(now - f["failed_at"])}
-                        for f in state.failures()],
+                        for f in state.failures(RECENT_FAILURES)],
     }
     if as_json:
         click.echo(json.dumps(report, indent=1))
@@ -162,7 +170,9 @@ def _format_status(report: dict[str, Any]) -> str:
     lines.append(f"deliveries: {report['deliveries']}; issues: {outcomes}")
     feedback = report["feedback"]
     lines.append(f"feedback: {feedback['thumbs_up']} 👍, {feedback['thumbs_down']} 👎")
-    lines.append(f"failed jobs: {len(report['failed_jobs'])}")
+    shown, total = len(report["failed_jobs"]), report["failed_jobs_total"]
+    recent = f"; the {shown} most recent:" if shown < total else ""
+    lines.append(f"failed jobs: {total}{recent}")
     for failed in report["failed_jobs"]:
         lines.append(f"  {_age(failed['failed_age_s'])}: {failed['job']}: {failed['error']}")
     return "\n".join(lines)

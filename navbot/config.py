@@ -6,12 +6,15 @@ Nothing here runs at import time; factories call :func:`load_settings`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from navbot.errors import ConfigError
 
@@ -30,6 +33,10 @@ DEFAULT_SKIP_DIRS = (
     "site-packages",
 )
 
+WEB_SCHEMES = ("http", "https")
+#: URL settings that are not web services, and the schemes they take.
+URL_SCHEMES = {"redis_url": ("redis", "rediss", "unix")}
+
 
 def _default_home() -> Path:
     import platformdirs
@@ -44,10 +51,13 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home, description="Data directory.")
     max_file_bytes: int = Field(1_000_000, gt=0, description="Larger files are skipped.")
-    ignore: list[str] = Field(
+    # NoDecode: the validator below reads both forms, so a broken JSON list is a clear
+    # error naming the variable rather than pydantic-settings' own parse failure.
+    ignore: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra glob patterns of paths to skip."
     )
-    skip_dirs: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIP_DIRS))
+    skip_dirs: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SKIP_DIRS))
     history_max_commits: int = Field(
         20_000,
         ge=0,
@@ -79,6 +89,10 @@ class Settings(BaseSettings):
     github_api_url: str = Field(
         "https://api.github.com", description="The REST API base (GitHub Enterprise: …/api/v3)."
     )
+    github_allow_http: bool = Field(
+        False, description="Send the App's credentials over plain HTTP to the GitHub host "
+        "(tests; GitHub Enterprise on a private network)."
+    )
     redis_url: str | None = Field(None, description="Redis for the queue; unset: SQLite.")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of navbot's state; unset: SQLite under home."
@@ -90,9 +104,6 @@ class Settings(BaseSettings):
     job_retries: int = Field(5, ge=0, description="Retries of a failing job before it is failed.")
     job_retry_delay_s: float = Field(
         10.0, ge=0, description="First retry delay; it doubles on each retry."
-    )
-    issue_lock_ttl_s: float = Field(
-        1800.0, gt=0, description="A dead worker's hold on an issue lapses after this long."
     )
     run_wall_s: float = Field(600.0, gt=0, description="Wall-time limit of one analysis run.")
     llm_base_url: str | None = Field(
@@ -130,8 +141,38 @@ class Settings(BaseSettings):
     @field_validator("ignore", "skip_dirs", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if not isinstance(value, str):
+            return value
+        if not value.lstrip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list ({exc.msg} at character {exc.pos}); "
+                             "write a JSON list of strings or comma-separated values") from None
+
+    @field_validator("chroma_url", "github_api_url", "llm_base_url", "otel_endpoint",
+                     "redis_url")
+    @classmethod
+    def _well_formed_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            problem = url_problem(value, URL_SCHEMES.get(info.field_name or "", WEB_SCHEMES))
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _well_formed_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sqlalchemy.engine import make_url  # only when one is set: it is not light
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(value)
+            except (ArgumentError, ValueError):
+                raise ValueError("not an SQLAlchemy database URL "
+                                 "(dialect://user:password@host/name)") from None
         return value
 
     def repo_dir(self, repo_key: str) -> Path:
@@ -151,16 +192,61 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.home / 'navbot.db'}"
 
 
+def url_problem(value: str, schemes: tuple[str, ...]) -> str | None:
+    """Why `value` is not a URL of one of `schemes` with a host and port, or None."""
+    try:
+        url = urlsplit(value)
+        _ = url.port  # a port that is not a number raises here
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if url.scheme not in schemes:
+        return f"not a {' or '.join(f'{s}://' for s in schemes)} URL"
+    if not url.hostname and not (url.scheme == "unix" and url.path):
+        return "a URL without a host"
+    return None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build Settings from the environment, then apply non-None CLI overrides."""
+    """Build Settings from the environment, then apply non-None CLI overrides.
+
+    A value that does not parse is a ConfigError of one line naming its variable (or the
+    keyword it was given as), never pydantic's report.
+    """
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from None
+        problems = "; ".join(_describe(err, clean) for err in exc.errors())
+    except SettingsError as exc:  # a source that cannot decode a value at all
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = _variable(found.group(1), clean) if found else "a NAVBOT_ variable"
+        problems = f"{name}: {exc.__cause__ or exc}"
+    raise ConfigError(f"invalid settings: {problems}".replace("\n", " "))
+
+
+def _variable(field: str, overrides: dict[str, object]) -> str:
+    """How the user gave `field`: the keyword of an override, else its environment variable."""
+    return field if field in overrides else f"NAVBOT_{field.upper()}"
+
+
+def _describe(err: ErrorDetails, overrides: dict[str, object]) -> str:
+    """One problem of a ValidationError, naming its variable and, unless secret, its value."""
+    field, *inner = err["loc"]
+    name = _variable(str(field), overrides)
+    where = f" (item {'.'.join(str(p) for p in inner)})" if inner else ""
+    message = err["msg"].removeprefix("Value error, ")
+    given = err.get("input")
+    shown = isinstance(given, str) and not _may_hold_secret(str(field))
+    return f"{name}{where}: {message}" + (f" (got {str(given)[:60]!r})" if shown else "")
+
+
+def _may_hold_secret(field: str) -> bool:
+    # Secrets, and URLs, which may carry a password (redis://:pw@host, postgresql://u:pw@…).
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return False
+    return (field.endswith("_url") or info.annotation is SecretStr
+            or SecretStr in get_args(info.annotation))
 
 
 def repo_key_for_path(path: Path, name: str | None = None) -> str:

@@ -19,6 +19,18 @@ class ConfigError(NavbotError):
     exit_code = 2
 
 
+class HomeError(NavbotError):
+    """The data directory (NAVBOT_HOME, --home) cannot be created or written."""
+
+    exit_code = 73  # EX_CANTCREAT
+
+
+class InputError(NavbotError):
+    """An input file navbot was given is not what it must be (UTF-8 text, say)."""
+
+    exit_code = 65  # EX_DATAERR
+
+
 class RepositoryError(NavbotError):
     """A path is not a git repository, or git could not read it."""
 
@@ -57,6 +69,16 @@ class GitHubError(NavbotError):
 
 class GitHubAuthError(GitHubError):
     """The App's credentials are missing or GitHub refused them."""
+
+    exit_code = 2
+
+
+class TokenRefusedError(GitHubAuthError):
+    """GitHub refused an installation's access token (revoked, or the App lost its access)."""
+
+
+class UnsafeURLError(GitHubError):
+    """The App's credentials would go to a URL that is not HTTPS on the configured GitHub host."""
 
     exit_code = 2
 

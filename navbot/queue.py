@@ -1,20 +1,45 @@
-"""The job queue: huey on SQLite (embedded default) or on Redis (`NAVBOT_REDIS_URL`).
+"""The job queue: huey on SQLite (embedded default) or on Redis (`NAVBOT_REDIS_URL`), with
+leases in the state database that make every job run at least once.
 
-huey was chosen because one small library gives both backends with the same code, retries
-with exponential backoff, scheduled (delayed) tasks and a consumer with worker threads; see
-docs/architecture.md. Every job goes through one huey task, `run_job(name, args)`, which hands
-a :class:`Job` to the runner the worker process bound. The web process only enqueues.
+huey was chosen because one small library gives both backends with the same code, scheduled
+(delayed) tasks and a consumer with worker threads; see docs/architecture.md. Every job goes
+through one huey task, `run_job(name, args)`, which hands a :class:`Job` to the runner the
+worker process bound. The web process only enqueues.
+
+huey forgets a task once a worker takes it, so a worker that dies would lose its jobs. Here
+a job is leased in the state database as it starts (`navbot/leases.py`) and the lease is
+dropped only when the job finished, failed for good, or is back in the queue: retries are
+scheduled by this module (queue first, then drop the lease), never by huey after the fact.
+Abandoned leases are queued again under the same task id at every worker start and every
+`RECLAIM_S` while workers run; a stop returns the running jobs to the queue.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from navbot.config import Settings
-from navbot.errors import JobBusyError, QueueError, RateLimitedError
-from navbot.job import Job
+from navbot.errors import JobBusyError, NavbotError, QueueError, RateLimitedError, StateError
+from navbot.job import Job, JobError
+from navbot.leases import (
+    HEARTBEAT_S,
+    LEASE_S,
+    RECLAIM_S,
+    abandoned,
+    exhausted,
+    new_owner,
+    owner_process,
+    process_alive,
+    this_host,
+)
+
+if TYPE_CHECKING:
+    from navbot.state import StateStore
 
 log = logging.getLogger("navbot.queue")
 
@@ -22,9 +47,13 @@ log = logging.getLogger("navbot.queue")
 BUSY_RETRY_S = 5.0
 #: The shortest wait after GitHub's rate limit, even when it names no time.
 MIN_RATE_LIMIT_WAIT_S = 1.0
+#: How long a stopping worker lets its running jobs finish before returning them.
+SHUTDOWN_GRACE_S = 8.0  # inside the 10 s Docker and most supervisors wait before SIGKILL
+RETRY_BACKOFF = 2.0
 
 
 JobRunner = Callable[[Job], None]
+FailureHandler = Callable[[Job, BaseException], None]
 
 
 class JobQueue:
@@ -33,28 +62,34 @@ class JobQueue:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.huey = _make_huey(settings)
+        #: This process as the holder of job leases and locks (host, pid, random part).
+        self.owner = new_owner()
         self._runner: JobRunner | None = None
-        self._on_failure: Callable[[Job, BaseException], None] | None = None
+        self._on_failure: FailureHandler | None = None
+        self._state: StateStore | None = None
+        # Task ids of the jobs running in this process: only their leases are renewed, so a
+        # lease left behind by a failure here lapses and is reclaimed like a dead worker's.
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
+        # The retry policy travels with each task (the enqueuer's settings count); this
+        # module schedules the retries itself, so that no failure escapes to huey.
         self._task = self.huey.task(
             retries=settings.job_retries, retry_delay=settings.job_retry_delay_s,
-            retry_backoff=2.0, name="navbot.run_job")(self._run)
-        self._watch_failures()
+            context=True, name="navbot.run_job")(self._run)
 
-    def bind(self, runner: JobRunner, on_failure: Callable[[Job, BaseException], None]) -> None:
-        """Make this process a worker: jobs run with `runner`; final failures go to
-        `on_failure`."""
+    def bind(self, runner: JobRunner, on_failure: FailureHandler,
+             state: StateStore | None = None) -> None:
+        """Make this process a worker: jobs run with `runner`, leased in `state` (the state
+        database of the settings when not given); final failures go to `on_failure`."""
+        from navbot.state import StateStore
+
         self._runner = runner
         self._on_failure = on_failure
+        self._state = state if state is not None else StateStore(self.settings.state_url())
 
     def enqueue(self, job: Job, delay_s: float | None = None) -> None:
         """Put a job on the queue (after `delay_s` seconds, if given)."""
-        try:
-            if delay_s:
-                self._task.schedule(args=(job.name, job.args), delay=delay_s)
-            else:
-                self._task(job.name, job.args)
-        except Exception as exc:  # huey raises backend-specific errors (sqlite3, redis)
-            raise QueueError(f"cannot enqueue {job.key}: {type(exc).__name__}: {exc}") from exc
+        self._put(job, delay_s)
 
     def depth(self) -> int:
         """Jobs waiting to run now plus jobs scheduled for later (retries among them)."""
@@ -68,53 +103,209 @@ class JobQueue:
         except Exception:  # any backend failure means "not reachable" for /healthz
             return False
 
+    def check(self) -> None:
+        """Raise QueueError naming the problem when the queue's storage does not answer."""
+        try:
+            self.huey.pending_count()
+        except Exception as exc:  # huey raises backend-specific errors (sqlite3, redis)
+            raise QueueError(f"the job queue ({_where(self.settings)}) does not answer: "
+                             f"{type(exc).__name__}: {exc}") from None
+
     def run_pending(self, max_jobs: int = 1000) -> int:
         """Run queued jobs in this thread until none is ready; returns how many ran.
 
-        Used by tests and one-shot CLI runs; `navbot worker` runs huey's consumer instead.
+        Used by tests and one-shot runs; `navbot worker` runs `work` instead.
         """
         ran = 0
-        while ran < max_jobs:
-            for task in self.huey.read_schedule(_now()):
-                self.huey.enqueue(task)
-            task = self.huey.dequeue()
-            if task is None:
-                return ran
-            self.huey.execute(task)
-            ran += 1
+        with self._heartbeat():
+            while ran < max_jobs:
+                for task in self.huey.read_schedule(_now()):
+                    self.huey.enqueue(task)
+                task = self.huey.dequeue()
+                if task is None:
+                    return ran
+                self.huey.execute(task)
+                ran += 1
         return ran
 
-    def consumer(self, workers: int) -> Any:
-        """huey's consumer with `workers` threads, for `navbot worker` and `navbot serve`."""
-        return self.huey.create_consumer(workers=workers, worker_type="thread",
-                                         periodic=False, check_worker_health=True)
+    def work(self, workers: int, grace_s: float = SHUTDOWN_GRACE_S) -> int:
+        """Run jobs with `workers` threads until SIGTERM or SIGINT; returns how many running
+        jobs went back to the queue.
 
-    def _run(self, name: str, args: dict[str, Any]) -> None:
-        from huey.exceptions import RetryTask
+        SIGTERM lets running jobs finish for up to `grace_s` seconds; SIGINT stops at once.
+        Either way, jobs still running are queued again, and this process's locks lapse
+        (or a worker of this host releases them when it sees this process gone).
+        """
+        consumer = self.huey.create_consumer(
+            workers=workers, worker_type="thread", periodic=False, check_worker_health=True,
+            graceful_signal="TERM", shutdown_timeout=grace_s)
+        with self._heartbeat():
+            self.reclaim()
+            consumer.run()
+        return self.return_running()
 
-        if self._runner is None:
-            raise QueueError("no job runner is bound in this process")
-        job = Job(name, args)
+    # Leases ---------------------------------------------------------------------------------
+    def reclaim(self) -> int:
+        """Queue again the jobs of abandoned leases, and drop the locks of workers of this
+        host that are gone; returns how many jobs were queued again."""
+        state = self._bound_state()
+        now, host = time.time(), this_host()
+        count = 0
+        for lease in state.leases():
+            owner = str(lease["owner"])
+            if lease["task_id"] in self._running_ids() or not abandoned(
+                    owner, float(lease["expires_at"]), now, host, process_alive):
+                continue
+            # Claim it first: of two workers reclaiming at once, one queues it.
+            if not state.claim_lease(lease["task_id"], owner, self.owner, LEASE_S):
+                continue
+            job = self._job_or_fail(str(lease["task_id"]), lease["name"], lease["args"])
+            if job is None:
+                continue
+            if exhausted(int(lease["attempts"]), self.settings.job_retries):
+                self._fail(lease["task_id"], job, QueueError(
+                    f"its worker stopped {lease['attempts']} times while running it"))
+                continue
+            log.warning("%s: its worker %s stopped mid-job; queueing it again", job.key, owner)
+            self._put(job, None, task_id=str(lease["task_id"]))
+            state.requeue_lease(lease["task_id"], self.owner)
+            count += 1
+        for owner in state.lock_owners():
+            holder = owner_process(owner)
+            if holder is not None and holder[0] == host and not process_alive(holder[1]):
+                released = state.release_locks_of(owner)
+                log.warning("released %d lock(s) of worker %s, which is gone", released, owner)
+        return count
+
+    def return_running(self) -> int:
+        """Queue again the jobs this process still runs (it is stopping); how many."""
+        state = self._bound_state()
+        count = 0
+        for lease in state.leases(self.owner):
+            job = self._job_or_fail(str(lease["task_id"]), lease["name"], lease["args"])
+            if job is None:
+                continue
+            self._put(job, None, task_id=str(lease["task_id"]))
+            state.requeue_lease(lease["task_id"], self.owner, returned=True)
+            log.warning("%s did not finish before the stop; queued again", job.key)
+            count += 1
+        return count
+
+    @contextmanager
+    def _heartbeat(self) -> Iterator[None]:
+        """Renew this process's leases and locks, and reclaim abandoned ones, in a thread."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self._keep_leases, args=(stop,),
+                                  name="navbot-leases", daemon=True)
+        thread.start()
         try:
-            self._runner(job)
-        except JobBusyError as exc:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=HEARTBEAT_S)
+
+    def _keep_leases(self, stop: threading.Event) -> None:
+        state = self._bound_state()
+        last_reclaim = time.monotonic()
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                state.renew_leases(self.owner, LEASE_S, self._running_ids())
+                if time.monotonic() - last_reclaim >= RECLAIM_S:
+                    last_reclaim = time.monotonic()
+                    self.reclaim()
+            except (StateError, QueueError) as exc:
+                # The database or queue is briefly away: the next beat tries again, and a
+                # lease only lapses after several missed beats.
+                log.warning("cannot renew or reclaim job leases: %s", exc)
+
+    def _running_ids(self) -> set[str]:
+        with self._running_lock:
+            return set(self._running)
+
+    def _bound_state(self) -> StateStore:
+        if self._state is None:
+            raise QueueError("no job runner is bound in this process")
+        return self._state
+
+    # Running one job --------------------------------------------------------------------------
+    def _run(self, name: str, args: dict[str, Any], task: Any) -> None:
+        runner = self._runner
+        if runner is None:
+            raise QueueError("no job runner is bound in this process")
+        job = self._job_or_fail(task.id, name, args)
+        if job is None:
+            return
+        state = self._bound_state()
+        # A StateError here escapes to huey, which queues the task again: nothing is lost.
+        state.take_job(task.id, name, args, self.owner, LEASE_S)
+        with self._running_lock:
+            self._running.add(task.id)
+        try:
+            self._run_leased(runner, task, job)
+        finally:
+            with self._running_lock:
+                self._running.discard(task.id)
+
+    def _run_leased(self, runner: JobRunner, task: Any, job: Job) -> None:
+        try:
+            runner(job)
+        except JobBusyError:
             # Not a failure: the retry does not use up one of the job's retries.
-            raise RetryTask(str(exc), delay=BUSY_RETRY_S) from exc
+            self._retry(task, job, BUSY_RETRY_S, task.retries, task.retry_delay)
         except RateLimitedError as exc:
-            log.warning("%s: rate limited by GitHub, retrying in %.0fs", job.key,
-                        exc.retry_after)
-            raise RetryTask(str(exc), delay=max(MIN_RATE_LIMIT_WAIT_S, exc.retry_after)) from exc
-
-    def _watch_failures(self) -> None:
-        from huey.signals import SIGNAL_ERROR
-
-        @self.huey.signal(SIGNAL_ERROR)
-        def _failed(signal: str, task: Any, exc: BaseException | None = None) -> None:
-            if task.retries:  # huey retries it; only the last failure is recorded
+            wait = max(MIN_RATE_LIMIT_WAIT_S, exc.retry_after)
+            log.warning("%s: rate limited by GitHub, retrying in %.0fs", job.key, wait)
+            self._retry(task, job, wait, task.retries, task.retry_delay)
+        except Exception as exc:  # the outermost layer of a job: a bug fails it like an error
+            if not task.retries:
+                self._fail(task.id, job, exc)
                 return
-            name, args = task.args
-            if self._on_failure is not None and exc is not None:
-                self._on_failure(Job(name, args), exc)
+            log.warning("%s failed (%s: %s); retrying in %.0fs, %d retries left", job.key,
+                        type(exc).__name__, exc, task.retry_delay, task.retries - 1,
+                        exc_info=not isinstance(exc, NavbotError))
+            self._retry(task, job, task.retry_delay, task.retries - 1,
+                        task.retry_delay * RETRY_BACKOFF)
+        else:
+            self._bound_state().release_job(task.id)
+
+    def _retry(self, task: Any, job: Job, delay_s: float, retries: int,
+               retry_delay: float) -> None:
+        # Queue first, then drop the lease: a crash in between runs the job twice, which
+        # is safe, rather than never.
+        self._put(job, delay_s, task_id=task.id, retries=retries, retry_delay=retry_delay)
+        self._bound_state().release_job(task.id)
+
+    def _job_or_fail(self, task_id: str, name: Any, args: Any) -> Job | None:
+        """The job a task or lease holds; None, recorded as failed, when it is not one.
+
+        A task queued by an older navbot, or a hand-edited lease, may not pass today's checks;
+        it must reach `navbot status` rather than raise in the consumer or the heartbeat.
+        """
+        try:
+            return Job(str(name), dict(args))
+        except (JobError, TypeError, ValueError) as exc:
+            state = self._bound_state()
+            state.record_failure(f"{name}({args!r})", f"{type(exc).__name__}: {exc}")
+            state.release_job(task_id)
+            log.error("dropped a queued job that is not one: %s", exc)
+            return None
+
+    def _fail(self, task_id: str, job: Job, exc: BaseException) -> None:
+        if self._on_failure is not None:
+            self._on_failure(job, exc)
+        self._bound_state().release_job(task_id)
+
+    def _put(self, job: Job, delay_s: float | None, task_id: str | None = None,
+             retries: int | None = None, retry_delay: float | None = None) -> None:
+        try:
+            if delay_s:
+                self._task.schedule(args=(job.name, job.args), delay=delay_s, id=task_id,
+                                    retries=retries, retry_delay=retry_delay)
+            else:
+                self.huey.enqueue(self._task.s(job.name, job.args, id=task_id,
+                                               retries=retries, retry_delay=retry_delay))
+        except Exception as exc:  # huey raises backend-specific errors (sqlite3, redis)
+            raise QueueError(f"cannot enqueue {job.key}: {type(exc).__name__}: {exc}") from exc
 
 
 def _now() -> Any:
@@ -123,13 +314,23 @@ def _now() -> Any:
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+def _where(settings: Settings) -> str:
+    if settings.redis_url:
+        from urllib.parse import urlsplit
+
+        # A Redis URL may carry a password; never print it.
+        parts = urlsplit(settings.redis_url)
+        return f"Redis at {parts.hostname or '?'}:{parts.port or 6379}"
+    return f"SQLite at {settings.home / 'queue.db'}"
+
+
 def _make_huey(settings: Settings) -> Any:
     from huey import RedisHuey, SqliteHuey
 
     try:
         if settings.redis_url:
-            return RedisHuey("navbot", url=settings.redis_url)
+            return RedisHuey("navbot", url=settings.redis_url, results=False)
         settings.home.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey("navbot", filename=str(settings.home / "queue.db"))
+        return SqliteHuey("navbot", filename=str(settings.home / "queue.db"), results=False)
     except Exception as exc:  # a bad URL or an unwritable file: say which
         raise QueueError(f"cannot open the job queue: {type(exc).__name__}: {exc}") from exc

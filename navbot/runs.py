@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 metadata = MetaData()
 
+#: A run is running until it finishes (with an outcome) or fails (its job failed for good,
+#: or the job found the issue no longer to be analysed).
+RunStatus = Literal["running", "finished", "failed"]
+
 runs = Table(
     "runs", metadata,
     Column("run_id", String(64), primary_key=True),
@@ -50,7 +54,7 @@ runs = Table(
     Column("delivery_id", String(64)),
     Column("trigger", String(32), nullable=False),
     Column("job", JSON),  # the job's arguments, to queue it again if its worker died
-    Column("status", String(32), nullable=False),  # running | finished | failed
+    Column("status", String(32), nullable=False),  # a RunStatus
     Column("outcome", String(32)),  # create | edit | unchanged | silent | skipped | stopped
     Column("reasons", JSON),
     Column("started_at", Float, nullable=False),
@@ -94,8 +98,10 @@ class RunStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        from navbot.state import create_tables
+
         try:
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
         except SQLAlchemyError as exc:
             raise StateError(f"cannot prepare the runs tables: {exc}") from None
 
@@ -132,7 +138,7 @@ class RunStore:
             conn.execute(update(runs).where(runs.c.run_id == run_id)
                          .values(heartbeat_at=time.time()))
 
-    def finish_run(self, run_id: str, status: str, outcome: str | None,
+    def finish_run(self, run_id: str, status: RunStatus, outcome: str | None,
                    reasons: dict[str, str]) -> None:
         """Close a run with its outcome and the reasons (gate decisions or the error)."""
         with self.engine.begin() as conn:
@@ -161,13 +167,13 @@ class RunStore:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def stale_runs(self, older_than_s: float) -> list[dict[str, Any]]:
-        """Runs still marked running whose last heartbeat is older than `older_than_s`."""
-        cutoff = time.time() - older_than_s
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(runs).where(and_(runs.c.status == "running",
-                                                        runs.c.heartbeat_at < cutoff)))
-            return [dict(r) for r in rows.mappings()]
+    def close_if_running(self, run_id: str, reason: str) -> bool:
+        """Mark a run its job gave up on as failed, if it is still running; whether it was."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(runs).where(and_(
+                runs.c.run_id == run_id, runs.c.status == "running")).values(
+                status="failed", reasons={"job": reason}, finished_at=time.time()))
+            return bool(done.rowcount)
 
     # Checkpoints ---------------------------------------------------------------------------
     def checkpoint(self, run_id: str, stage: str) -> dict[str, Any] | None:

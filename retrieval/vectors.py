@@ -23,7 +23,8 @@ from navbot.config import Settings
 from navbot.errors import IndexStoreError
 from retrieval.embed import Embedder, Progress, text_hash
 
-UPSERT_BATCH = 2000
+UPSERT_BATCH = 2000  # ids per delete call
+COMMIT_BATCH = 512  # texts embedded and stored (chroma, then the ledger) at a time
 LEDGER_DIR = "navbot-ledgers"  # beside chroma's own files: deleting the store drops them too
 
 
@@ -98,16 +99,25 @@ class VectorCollection:
 
     chroma is opened only when the collection must change or be searched: with a `ledger`
     saying every text is already stored, a sync reads that file and nothing else.
+
+    A sync that fails leaves the ledger and the collection agreeing: the model is loaded
+    before anything changes, texts are committed `batch_size` at a time (chroma first, then
+    the ledger), and while chroma is written the ledger is absent, so a process killed
+    there leaves the next sync to ask chroma itself. An interrupted sync therefore keeps
+    the batches it stored, and the next one embeds only the rest.
     """
 
     def __init__(self, connect: Callable[[], Any], name: str, embedder: Embedder,
-                 ledger: Path | None = None) -> None:
+                 ledger: Path | None = None, batch_size: int = COMMIT_BATCH) -> None:
         self.embedder = embedder
         self.name = name
+        self.batch_size = batch_size
         self._connect = connect
         self._ledger = ledger
+        self._client: Any = None
         self._opened: Any = None
         self._known: dict[str, str] | None = None
+        self._other_model = False  # the collection holds another model's vectors
 
     @classmethod
     def for_repository(cls, settings: Settings, repo_key: str, kind: str, embedder: Embedder
@@ -118,27 +128,33 @@ class VectorCollection:
 
     @property
     def _collection(self) -> Any:
+        # Opening never deletes: vectors of another model go only in a sync, once the new
+        # model has loaded (a model that cannot load must not cost the index its vectors).
         if self._opened is None:
-            client = self._connect()
-            metadata = {"hnsw:space": "cosine", "model": self.embedder.model_name}
-            opened = client.get_or_create_collection(self.name, embedding_function=None,
-                                                     metadata=metadata)
-            if (opened.metadata or {}).get("model") != self.embedder.model_name:
-                # Vectors of another model are not comparable: start the collection over.
-                client.delete_collection(self.name)
-                opened = client.get_or_create_collection(self.name, embedding_function=None,
-                                                         metadata=metadata)
-            self._opened = opened
+            self._client = self._connect()
+            self._opened = self._client.get_or_create_collection(
+                self.name, embedding_function=None, metadata=self._metadata())
         return self._opened
 
+    def _metadata(self) -> dict[str, str]:
+        return {"hnsw:space": "cosine", "model": self.embedder.model_name}
+
+    def _stored_model(self) -> str | None:
+        model = (self._collection.metadata or {}).get("model")
+        return None if model is None else str(model)
+
     def known(self) -> dict[str, str]:
-        """Stored ids and the content hash each was embedded from."""
+        """Stored ids of this embedder's model and the content hash each was embedded from."""
         if self._known is None:
             self._known = self._read_ledger()
+            self._other_model = False  # a ledger is only ever written for its own model
         if self._known is None:
-            stored = self._collection.get(include=["metadatas"])
-            self._known = {i: str((m or {}).get("hash", ""))
-                           for i, m in zip(stored["ids"], stored["metadatas"] or [], strict=True)}
+            self._other_model = self._stored_model() != self.embedder.model_name
+            self._known = {}
+            if not self._other_model:
+                stored = self._collection.get(include=["metadatas"])
+                self._known = {i: str((m or {}).get("hash", "")) for i, m in
+                               zip(stored["ids"], stored["metadatas"] or [], strict=True)}
         return self._known
 
     def _read_ledger(self) -> dict[str, str] | None:
@@ -157,6 +173,10 @@ class VectorCollection:
             return
         write_atomically(self._ledger, orjson.dumps({"model": self.embedder.model_name,
                                                      "hashes": known}))
+
+    def _drop_ledger(self) -> None:
+        if self._ledger is not None:
+            self._ledger.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _ledger_locked(self) -> Iterator[None]:
@@ -178,36 +198,54 @@ class VectorCollection:
             stale = [i for i in known if i not in wanted]
             fresh = [item for item in wanted.values()
                      if known.get(item.id) != text_hash(item.text)]
-            if not stale and not fresh:
+            if not stale and not fresh and not self._other_model:
                 return SyncStats(embedded=0, kept=len(wanted), removed=0)
-            if self._ledger is not None:
-                # A crash from here on leaves no note, so the next sync asks chroma.
-                self._ledger.unlink(missing_ok=True)
-            self._apply(known, stale, fresh, progress)
-            self._write_ledger(known)
+            if fresh:
+                # Nothing changes until the model is there; without anything to embed it
+                # is not loaded at all (seconds of torch start-up).
+                self.embedder.load()
+            try:
+                self._apply(known, stale, fresh, progress)
+            except BaseException:
+                self._known = None  # what is stored is what the ledger or chroma says
+                raise
         return SyncStats(embedded=len(fresh), kept=len(wanted) - len(fresh), removed=len(stale))
 
     def _apply(self, known: dict[str, str], stale: list[str], fresh: list[VectorItem],
                progress: Progress | None) -> None:
         """Delete `stale` ids and embed and store `fresh` items, keeping `known` in step."""
+        if self._other_model:
+            with self._committing(known):
+                self._client.delete_collection(self.name)
+                self._opened = self._client.create_collection(
+                    self.name, embedding_function=None, metadata=self._metadata())
+                self._other_model = False
         for start in range(0, len(stale), UPSERT_BATCH):
-            self._collection.delete(ids=stale[start:start + UPSERT_BATCH])
-        for i in stale:
-            del known[i]
-        if not fresh:
-            # Nothing to embed: do not load the model (seconds of torch start-up) for it.
-            return
-        vectors = self.embedder.embed([item.text for item in fresh], progress)
-        for start in range(0, len(fresh), UPSERT_BATCH):
-            batch = fresh[start:start + UPSERT_BATCH]
-            self._collection.upsert(
-                ids=[item.id for item in batch],
-                embeddings=vectors[start:start + len(batch)],
-                documents=[item.text for item in batch],
-                metadatas=[{"path": item.path, "qualname": item.qualname,
-                            "hash": text_hash(item.text)} for item in batch])
-        for item in fresh:
-            known[item.id] = text_hash(item.text)
+            gone = stale[start:start + UPSERT_BATCH]
+            with self._committing(known):
+                self._collection.delete(ids=gone)
+                for i in gone:
+                    del known[i]
+        done = 0
+        for vectors in self.embedder.batches([item.text for item in fresh], progress,
+                                             self.batch_size):
+            batch = fresh[done:done + len(vectors)]
+            hashes = [text_hash(item.text) for item in batch]
+            with self._committing(known):
+                self._collection.upsert(
+                    ids=[item.id for item in batch], embeddings=vectors,
+                    documents=[item.text for item in batch],
+                    metadatas=[{"path": item.path, "qualname": item.qualname, "hash": digest}
+                               for item, digest in zip(batch, hashes, strict=True)])
+                known.update(zip([item.id for item in batch], hashes, strict=True))
+            done += len(batch)
+
+    @contextlib.contextmanager
+    def _committing(self, known: dict[str, str]) -> Iterator[None]:
+        """One change to chroma, made while the ledger is absent, then noted in it."""
+        self._drop_ledger()
+        yield
+        self._write_ledger(known)
 
     def search(self, texts: Sequence[str], limit: int) -> list[list[VectorHit]]:
         """For each query text, the `limit` most similar stored texts, best first."""
@@ -215,6 +253,12 @@ class VectorCollection:
         if not texts or count == 0:
             return [[] for _ in texts]
         vectors = self.embedder.embed(list(texts))
+        stored = self._stored_model()
+        if stored != self.embedder.model_name:
+            # Another model's vectors are not comparable; a sync replaces them.
+            raise IndexStoreError(f"chroma collection {self.name} holds vectors of model "
+                                  f"{stored!r}, not {self.embedder.model_name!r}; run "
+                                  "`navbot index` to embed its texts again")
         result = self._collection.query(query_embeddings=vectors, n_results=min(limit, count),
                                         include=["metadatas", "documents", "distances"])
         hits = []

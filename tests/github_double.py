@@ -58,6 +58,7 @@ class LoggedRequest:
     query: str
     status: int
     has_auth: bool
+    credential: str = ""  # the token, JWT or basic-auth password it carried
 
 
 @dataclass
@@ -94,6 +95,8 @@ class GitHubDouble(GitHubApi, LocalServer):
         self.issues: dict[str, dict[int, dict[str, Any]]] = {}
         self.comment_store: dict[int, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[int, float]] = {}
+        self.revoked_tokens: set[str] = set()
+        self.revoke_every_token = False
         self.writes: list[dict[str, Any]] = []
         self.requests_log: list[LoggedRequest] = []
         self._faults: list[_Fault] = []
@@ -104,7 +107,7 @@ class GitHubDouble(GitHubApi, LocalServer):
     def settings_overrides(self) -> dict[str, Any]:
         """Keyword arguments for `load_settings` that point navbot at this double."""
         return {"app_id": self.app_id, "private_key": self.private_key_pem,
-                "github_api_url": self.url}
+                "github_api_url": self.url, "github_allow_http": True}
 
     # -- state helpers for tests -----------------------------------------------------------
 
@@ -114,8 +117,12 @@ class GitHubDouble(GitHubApi, LocalServer):
             self.installations[installation_id] = {"account": account, "repos": []}
 
     def add_repo(self, installation_id: int, full_name: str, git_dir: Path,
-                 default_branch: str = "main", private: bool = True) -> int:
-        """Add a repository backed by a local git repository (work tree or bare)."""
+                 default_branch: str = "main", private: bool = True,
+                 clone_url: str | None = None) -> int:
+        """Add a repository backed by a local git repository (work tree or bare).
+
+        `clone_url` is what the API reports (default: this double's git endpoint).
+        """
         git_dir = Path(git_dir)
         if (git_dir / ".git").is_dir():
             git_dir = git_dir / ".git"
@@ -123,7 +130,7 @@ class GitHubDouble(GitHubApi, LocalServer):
             repo_id = next(self._ids)
             self.repos[full_name] = {"id": repo_id, "full_name": full_name,
                                      "default_branch": default_branch, "git_dir": git_dir,
-                                     "private": private}
+                                     "private": private, "clone_url": clone_url}
             self.issues.setdefault(full_name, {})
             self.installations[installation_id]["repos"].append(full_name)
             return repo_id
@@ -175,6 +182,15 @@ class GitHubDouble(GitHubApi, LocalServer):
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), status,
                                        dict(headers or {}), message or default, times))
 
+    def revoke_token(self, token: str | None = None) -> None:
+        """Make GitHub answer 401 to `token`, or to every installation token (also those
+        issued later) when None, as for a revoked token or an App that lost its access."""
+        with self._lock:
+            if token is None:
+                self.revoke_every_token = True
+            else:
+                self.revoked_tokens.add(token)
+
     def requests_to(self, method: str, path_regex: str) -> list[LoggedRequest]:
         """Logged requests with this method whose path matches `path_regex`."""
         return [r for r in self.requests_log
@@ -201,10 +217,13 @@ class GitHubDouble(GitHubApi, LocalServer):
         response.headers.setdefault("X-RateLimit-Remaining", "4999")
         response.headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
         response.headers.setdefault("X-RateLimit-Resource", "core")
+        auth = request.authorization
+        credential = ((auth.password or "") if auth and auth.type == "basic"
+                      else request.headers.get("Authorization", "").partition(" ")[2].strip())
         with self._lock:
             self.requests_log.append(LoggedRequest(
                 request.method, request.path, request.query_string.decode(),
-                response.status_code, "Authorization" in request.headers))
+                response.status_code, "Authorization" in request.headers, credential))
         return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:
@@ -278,6 +297,7 @@ class GitHubDouble(GitHubApi, LocalServer):
 
     def _installation_of(self, token: str) -> int | None:
         found = self.tokens.get(token)
-        if found is None or found[1] <= self.clock():
+        if (found is None or found[1] <= self.clock() or self.revoke_every_token
+                or token in self.revoked_tokens):
             return None
         return found[0]

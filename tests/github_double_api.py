@@ -87,6 +87,8 @@ class GitHubApi:
     issues: dict[str, dict[int, dict[str, Any]]]
     comment_store: dict[int, dict[str, Any]]
     tokens: dict[str, tuple[int, float]]
+    revoked_tokens: set[str]
+    revoke_every_token: bool
     writes: list[dict[str, Any]]
     _ids: Iterator[int]
     _lock: threading.RLock
@@ -157,7 +159,7 @@ class GitHubApi:
                 "full_name": full_name, "owner": user_json(owner, "Organization"),
                 "private": repo["private"], "default_branch": repo["default_branch"],
                 "url": f"{self.url}/repos/{full_name}", "html_url": f"{self.url}/{full_name}",
-                "clone_url": f"{self.url}/git/{full_name}.git"}
+                "clone_url": repo["clone_url"] or f"{self.url}/git/{full_name}.git"}
 
     def _issue_json(self, full_name: str, issue: dict[str, Any]) -> dict[str, Any]:
         number, api = issue["number"], f"{self.url}/repos/{full_name}"
@@ -228,12 +230,19 @@ class GitHubApi:
     # -- endpoints (called with the lock held) ---------------------------------------------
 
     def _ep_app(self, request: Request, installation: None) -> Response:
-        return json_response(200, {"id": self.app_id, "slug": "navbot",
-                                   "node_id": f"A_{self.app_id}", "name": "navbot",
-                                   "owner": user_json("navbot-dev"),
+        # GET /app as GitHub serves it; the App's comments are written by "<slug>[bot]".
+        slug = self.bot_login.removesuffix("[bot]")
+        created = iso(datetime(2024, 1, 2, tzinfo=UTC))
+        return json_response(200, {"id": self.app_id, "slug": slug, "client_id": "Iv1.d0ub1e",
+                                   "node_id": f"A_{self.app_id}", "name": slug,
+                                   "owner": user_json("navbot-dev"), "description": "",
+                                   "external_url": "https://navbot.example",
+                                   "html_url": f"https://github.com/apps/{slug}",
+                                   "created_at": created, "updated_at": created,
                                    "permissions": {"issues": "write", "contents": "read",
                                                    "pull_requests": "read", "metadata": "read"},
-                                   "events": ["issues", "issue_comment", "push"]})
+                                   "events": ["issues", "issue_comment", "push"],
+                                   "installations_count": len(self.installations)})
 
     def _ep_installations(self, request: Request, installation: None) -> Response:
         items = [{"id": iid, "app_id": self.app_id, "account": user_json(inst["account"]),

@@ -137,7 +137,7 @@ def test_a_key_github_does_not_know_is_an_auth_error(tmp_path: Path,
     key_file = tmp_path / "app.pem"
     key_file.write_text(other)
     settings = load_settings(home=tmp_path, app_id=github.app_id, private_key_path=key_file,
-                             github_api_url=github.url)
+                             github_api_url=github.url, github_allow_http=True)
     with pytest.raises(GitHubAuthError, match="401"):
         GitHubApp(settings).installation(1).repo(REPO).issue(1)
 
@@ -154,8 +154,8 @@ def test_issue_and_comment_round_trip(repo: RepoClient, github: GitHubDouble) ->
     assert issue.html_url.endswith(f"/{REPO}/issues/7")
     assert issue.updated_at.tzinfo is not None
 
-    comment_id = repo.create_comment(7, "<!-- navbot -->\nLook at shapes/core.py")
-    repo.edit_comment(comment_id, "<!-- navbot -->\nLook at shapes/base.py")
+    comment_id = repo.create_comment(7, "Look at shapes/core.py\n<!-- navbot -->")
+    repo.edit_comment(comment_id, "Look at shapes/base.py\n<!-- navbot -->")
     repo.react(comment_id, "eyes")
     github.add_reaction(comment_id, "+1", user="alice")
     github.add_reaction(comment_id, "-1", user="bob")
@@ -164,15 +164,15 @@ def test_issue_and_comment_round_trip(repo: RepoClient, github: GitHubDouble) ->
     found = repo.find_comment(7, "<!-- navbot -->")
     assert found is not None
     assert (found.id, found.author) == (comment_id, BOT_LOGIN)
-    assert found.body == "<!-- navbot -->\nLook at shapes/base.py"
+    assert found.body == "Look at shapes/base.py\n<!-- navbot -->"
     assert found.reactions == {"+1": 2, "-1": 1}
     [stored] = github.comments(REPO, 7)
     assert stored["user"] == {**stored["user"], "login": BOT_LOGIN, "type": "Bot"}
     assert github.writes == [
         {"action": "create_comment", "repo": REPO, "issue": 7, "comment_id": comment_id,
-         "body": "<!-- navbot -->\nLook at shapes/core.py"},
+         "body": "Look at shapes/core.py\n<!-- navbot -->"},
         {"action": "edit_comment", "repo": REPO, "issue": 7, "comment_id": comment_id,
-         "body": "<!-- navbot -->\nLook at shapes/base.py"},
+         "body": "Look at shapes/base.py\n<!-- navbot -->"},
         {"action": "react", "repo": REPO, "issue": 7, "comment_id": comment_id,
          "content": "eyes"},
     ]
@@ -182,7 +182,7 @@ def test_find_comment_reads_every_page(repo: RepoClient, github: GitHubDouble) -
     github.add_issue(REPO, 3, "Busy thread")
     for index in range(130):
         github.add_comment(REPO, 3, f"comment {index}", user="alice")
-    late = github.add_comment(REPO, 3, "<!-- navbot --> found late", user=BOT_LOGIN,
+    late = github.add_comment(REPO, 3, "found late <!-- navbot -->", user=BOT_LOGIN,
                               user_type="Bot")
     found = repo.find_comment(3, "<!-- navbot -->")
     assert found is not None and found.id == late

@@ -2,17 +2,13 @@
 
 The worker is a real `navbot worker` process on the SQLite queue, talking to the GitHub
 double and the OpenAI double over HTTP. The strong model's suggestion request is held until
-the process is killed, so the run dies after understand, locate and related completed.
+the process is killed, so the run dies after understand, locate and related completed. The
+next worker, started at once, finds the dead worker's lease and queues the job again.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +16,7 @@ from typing import Any
 from bot.comment import MARKER
 from navbot.runs import RunStore
 from tests.apphost import SHOP, install_shop
+from tests.crashkit import kill, start_worker, stop, worker_env
 from tests.evalfixture import ISSUES, cart_diff
 from tests.github_double import GitHubDouble
 from tests.openai_double import OpenAIDouble
@@ -40,12 +37,6 @@ def scripted_llm(on_suggest: Callable[[], None]) -> Callable[[dict[str, Any]], s
     return reply
 
 
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "navbot", "worker", "--workers", "1"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
         tmp_path: Path) -> None:
     suggesting, release = threading.Event(), threading.Event()
@@ -56,22 +47,19 @@ def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
 
     with GitHubDouble() as github, OpenAIDouble(responder=scripted_llm(hold)) as llm:
         title, body = ISSUES["cart"].split("\n\n", 1)
-        host = install_shop(tmp_path, github, issue_lock_ttl_s=1,
-                            llm_base_url=llm.base_url, llm_api_key="test-key")
+        host = install_shop(tmp_path, github, llm_base_url=llm.base_url,
+                            llm_api_key="test-key")
         github.add_issue(SHOP, 5, title, body)
         state, overrides = host.state, host.overrides
         host.deliver("issues", github.issue_webhook(SHOP, 5, "opened"))  # queued, not run
 
-        env = {**os.environ, **{f"NAVBOT_{k.upper()}": str(v) for k, v in overrides.items()
-                                if k not in ("private_key",)},
-               "NAVBOT_PRIVATE_KEY": github.private_key_pem}
+        env = worker_env(overrides, github.private_key_pem)
         log = tmp_path / "worker.log"
-        first = _start_worker(env, log)
+        first = start_worker(env, log)
         try:
             assert suggesting.wait(60), log.read_text()
-            os.kill(first.pid, signal.SIGKILL)
         finally:
-            first.wait(10)
+            kill(first)
         release.set()
 
         runs = RunStore(state.engine)
@@ -80,14 +68,14 @@ def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
         assert run["status"] == "running" and done == {"understand", "locate", "related"}
         assert not [c for c in github.comments(SHOP, 5) if MARKER in c["body"]]
 
-        time.sleep(1.2)  # the dead worker's heartbeat and issue lock lapse (TTL 1 s)
-        second = _start_worker(env, log)
+        [lease] = state.leases()  # the job outlived its worker
+        assert lease["name"] == "analyse_issue" and lease["attempts"] == 1
+        second = start_worker(env, log)  # at once: the lease is not waited out
         try:
             wait_for(lambda: (runs.run(run["run_id"]) or {}).get("status") == "finished", 90,
-                 "the resumed run")
+                     "the resumed run")
         finally:
-            second.terminate()
-            second.wait(10)
+            assert stop(second) == 0
         comments = [c for c in github.comments(SHOP, 5) if MARKER in c["body"]]
 
     assert len(comments) == 1
@@ -99,3 +87,4 @@ def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
     assert attempts == dict.fromkeys(("understand", "locate", "related", "suggest", "compose",
                                       "post"), 1)
     assert runs.run(run["run_id"])["outcome"] == "create"  # type: ignore[index]
+    assert state.leases() == []

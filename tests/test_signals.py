@@ -102,11 +102,11 @@ class FailingEmbedder(Embedder):
 
     fail = False
 
-    def embed(self, texts: Sequence[str], progress: Any = None) -> Any:
+    def batches(self, texts: Sequence[str], progress: Any = None, size: int = 512) -> Any:
         """Embed, or fail while `fail` is set."""
         if self.fail:
             raise RuntimeError("killed while embedding")
-        return super().embed(texts, progress)
+        return super().batches(texts, progress, size)
 
 
 QUESTIONS = [VectorItem("a#1", "Which function rounds a price to whole cents?", "p.py", "f"),
@@ -143,7 +143,8 @@ def test_a_sync_that_dies_midway_leaves_chroma_to_be_asked(settings: Settings) -
     changed = [QUESTIONS[0], VectorItem("c#1", "Which function emails a receipt?", "e.py", "s")]
     with pytest.raises(RuntimeError):
         VectorCollection(Connections(settings), name, embedder, ledger).sync(changed)
-    assert not ledger.exists()  # "b#1" is gone from chroma, so the old note would lie
+    # "b#1" was removed before the embedding failed, and the note says so.
+    assert set(json.loads(ledger.read_text())["hashes"]) == {"a#1"}
     embedder.fail = False
     connections = Connections(settings)
     stats = VectorCollection(connections, name, embedder, ledger).sync(changed)

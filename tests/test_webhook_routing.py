@@ -15,6 +15,7 @@ from navbot.job import Job
 from tests.deliveries import load_payload
 from tests.test_webhooks import SHOP, post
 from webhooks.commands import parse_command
+from webhooks.installations import MAX_REPOSITORY_JOBS
 from webhooks.router import Router, is_from_bot
 
 DOCS = {"installation_id": 42, "repo_id": 1296270, "full_name": "octo-org/docs"}
@@ -74,6 +75,11 @@ ROUTES = [
     ("pull_request", "pull_request.closed", {"pull_request__merged": False}, lambda d: []),
     ("pull_request", "pull_request.closed", {"action": "opened"}, lambda d: []),
     ("star", "issues.opened", {"action": "created"}, lambda d: []),
+    ("projects_v2_item", "issues.opened", {"action": "reordered"}, lambda d: []),
+    # Events navbot does not act on are not read beyond their action, whatever they hold.
+    ("star", "issues.opened", {"action": "created", "issue": [], "installation": "x"},
+     lambda d: []),
+    ("issues", "issues.opened", {"action": "labeled", "issue": 42}, lambda d: []),
 ]
 
 
@@ -122,6 +128,53 @@ def test_router_runs_every_matching_handler_in_order() -> None:
     assert router.route("installation", {"action": "deleted"}, "d") == [sync, forget]
     assert router.route("installation", {"action": "created"}, "d") == [sync]
     assert router.route("push", {"action": "deleted"}, "d") == []
+
+
+# Fan-out ----------------------------------------------------------------------------------
+
+def _repositories(count: int) -> list[dict[str, Any]]:
+    return [{"id": 5_000_000 + i, "node_id": f"R_{i}", "name": f"repo-{i}",
+             "full_name": f"octo-org/repo-{i}", "private": True} for i in range(count)]
+
+
+@pytest.mark.parametrize(("action", "key"), [("added", "repositories_added"),
+                                             ("removed", "repositories_removed")])
+@pytest.mark.parametrize("count", [MAX_REPOSITORY_JOBS + 1, 20_000])
+def test_many_repositories_are_one_sync_of_the_installation(
+        client: FlaskClient, webhook_secret: str, run_jobs: Callable[[], list[Job]],
+        action: str, key: str, count: int) -> None:
+    # The worker's sync_installation lists the installation's repositories through the API,
+    # queues a sync of each and forgets those it no longer has.
+    payload = load_payload("installation_repositories.added", action=action,
+                           **{"repositories_added": [], key: _repositories(count)})
+
+    reply = post(client, "installation_repositories", payload, webhook_secret)
+
+    expected = [Job("sync_installation", {"installation_id": 42})]
+    assert reply.json == {"status": "queued", "jobs": [job.key for job in expected]}
+    assert run_jobs() == expected
+
+
+def test_up_to_the_limit_each_repository_gets_its_job(
+        client: FlaskClient, webhook_secret: str, run_jobs: Callable[[], list[Job]]) -> None:
+    repos = _repositories(MAX_REPOSITORY_JOBS)
+    payload = load_payload("installation_repositories.added", repositories_added=repos)
+
+    post(client, "installation_repositories", payload, webhook_secret)
+
+    assert run_jobs() == [
+        Job("sync_repository", {"installation_id": 42, "repo_id": r["id"],
+                                "full_name": r["full_name"]}) for r in repos]
+
+
+def test_an_installation_with_many_repositories_is_one_job(
+        client: FlaskClient, webhook_secret: str, run_jobs: Callable[[], list[Job]]) -> None:
+    payload = load_payload("installation.created", repositories=_repositories(20_000))
+
+    reply = post(client, "installation", payload, webhook_secret)
+
+    assert reply.json["jobs"] == ["sync_installation(installation_id=42)"]
+    assert run_jobs() == [Job("sync_installation", {"installation_id": 42})]
 
 
 # Commands ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
@@ -28,7 +30,7 @@ from navbot.config import load_settings
 from navbot.errors import ConfigError
 from navbot.job import Job
 from navbot.queue import JobQueue
-from navbot.state import StateStore
+from navbot.state import PENDING_GRACE_S, StateStore, pending_deliveries
 from tests.deliveries import delivery_headers, load_payload, signed
 from webhooks import LOGGER_NAME, create_app, services
 from webhooks.signature import verify_signature
@@ -257,6 +259,59 @@ def test_signed_payload_missing_a_field_is_400_and_not_recorded(
     assert services(app).state.delivery_count() == 0
 
 
+@pytest.mark.parametrize(("overrides", "raw", "where"), [
+    ({"issue": ["not", "an", "object"]}, None, "issue: Input should be a valid dictionary"),
+    ({"issue": None}, None, "issue: Input should be a valid dictionary"),
+    ({"installation__id": "42"}, None, "installation.id: Input should be a valid integer"),
+    ({"installation__id": [42]}, None, "installation.id: Input should be a valid integer"),
+    ({"installation__id": 2**70}, None, "installation.id: Input should be less than"),
+    ({"installation__id": -1}, None, "installation.id: Input should be greater than 0"),
+    ({"installation__id": "__huge__"}, b"1e400", "installation.id: Input should be a valid"),
+    ({"repository__full_name": "shop"}, None, "repository.full_name: Value error, is not"),
+    ({"repository__full_name": "octo-org/.."}, None, "repository.full_name: Value error"),
+    ({"issue__number": True}, None, "issue.number: Input should be a valid integer"),
+    ({"action": "opened\ud800"}, None, "action: Input should be a valid string"),
+    ({"action": "opened\n"}, None, "action: String should match pattern"),
+    ({"sender__login": "alice\u0000"}, None, "sender.login: Value error, holds a NUL"),
+])
+def test_signed_payload_of_the_wrong_shape_is_400_naming_the_field(
+        client: FlaskClient, app: Flask, webhook_secret: str, overrides: dict[str, Any],
+        raw: bytes | None, where: str) -> None:
+    # json.dumps writes a lone surrogate and NUL as "\ud800" and "\u0000" escapes, as a
+    # sender would; the parser turns them back into those characters.
+    body = json.dumps(load_payload("issues.opened", **overrides)).encode()
+    if raw is not None:
+        body = body.replace(b'"__huge__"', raw)
+    reply = client.post(URL, data=body, headers=delivery_headers("issues", body,
+                                                                 webhook_secret))
+
+    assert reply.status_code == 400
+    assert where in reply.json["error"]
+    assert "\n" not in reply.json["error"]
+    assert services(app).state.delivery_count() == 0
+
+
+@pytest.mark.parametrize(("event", "name", "overrides"), [
+    ("issue_comment", "issue_comment.created", {"comment__body": 42}),
+    ("issue_comment", "issue_comment.created", {"comment": "hello"}),
+    ("issues", "issues.edited", {"changes": ["title"]}),
+    ("pull_request", "pull_request.closed", {"pull_request": [1]}),
+    ("pull_request", "pull_request.closed", {"pull_request__merged": "yes"}),
+    ("push", "push", {"repository__default_branch": None}),
+    ("installation", "installation.created", {"installation": "42"}),
+    ("installation_repositories", "installation_repositories.added",
+     {"repositories_added": [{"id": "1", "full_name": "octo-org/shop"}]}),
+])
+def test_each_handler_refuses_what_it_cannot_read(client: FlaskClient, app: Flask,
+                                                  webhook_secret: str, event: str, name: str,
+                                                  overrides: dict[str, Any]) -> None:
+    reply = post(client, event, load_payload(name, **overrides), webhook_secret)
+
+    assert reply.status_code == 400
+    assert reply.json["error"].startswith(f"{name} payload is not what navbot reads: ")
+    assert services(app).state.delivery_count() == 0
+
+
 def test_other_http_errors_are_json(client: FlaskClient) -> None:
     assert client.get(URL).status_code == 405
     assert "error" in client.get(URL).json
@@ -275,6 +330,88 @@ def test_redelivery_is_acknowledged_once(client: FlaskClient, webhook_secret: st
     assert first.status_code == 202
     assert (again.status_code, again.json) == (200, {"status": "duplicate"})
     assert [job.name for job in run_jobs()] == ["analyse_issue"]
+
+
+def test_the_same_delivery_a_thousand_times_from_twenty_threads_makes_one_job(
+        app: Flask, webhook_secret: str, run_jobs: Callable[[], list[Job]]) -> None:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{server.server_port}{URL}"
+    body = json.dumps(load_payload("issues.opened")).encode()
+    headers = delivery_headers("issues", body, webhook_secret, "one-delivery")
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        with requests.Session() as session:
+            for _ in range(50):
+                statuses.append(session.post(url, data=body, headers=headers,
+                                             timeout=30).status_code)
+
+    senders = [threading.Thread(target=deliver) for _ in range(20)]
+    try:
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+    finally:
+        server.shutdown()
+        serving.join()
+
+    assert sorted(set(statuses)) == [200, 202] and statuses.count(202) == 1
+    assert len(statuses) == 1000
+    assert [job.name for job in run_jobs()] == ["analyse_issue"]
+
+
+def test_a_crash_between_recording_and_enqueueing_is_healed_by_the_redelivery(
+        app: Flask, client: FlaskClient, webhook_secret: str,
+        run_jobs: Callable[[], list[Job]], monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = services(app).queue
+    state = services(app).state
+    real_enqueue = queue.enqueue
+    crashes = [RuntimeError("the process died here")]
+
+    def enqueue_or_crash(job: Job, delay_s: float | None = None) -> None:
+        if crashes:
+            raise crashes.pop()
+        real_enqueue(job, delay_s)
+
+    monkeypatch.setattr(queue, "enqueue", enqueue_or_crash)
+    payload = load_payload("issues.opened")
+
+    crashed = post(client, "issues", payload, webhook_secret, delivery_id="d-crash")
+    assert crashed.status_code == 500 and state.delivery_count() == 1
+    # Within the grace the first request may still be at work: a redelivery waits its turn.
+    early = post(client, "issues", payload, webhook_secret, delivery_id="d-crash")
+    assert (early.status_code, early.json) == (200, {"status": "duplicate"})
+    with state.engine.begin() as conn:  # the grace passes
+        conn.execute(update(pending_deliveries).values(
+            claimed_at=pending_deliveries.c.claimed_at - PENDING_GRACE_S - 1))
+
+    healed = post(client, "issues", payload, webhook_secret, delivery_id="d-crash")
+    again = post(client, "issues", payload, webhook_secret, delivery_id="d-crash")
+
+    assert healed.status_code == 202
+    assert (again.status_code, again.json) == (200, {"status": "duplicate"})
+    assert [job.key for job in run_jobs()] == healed.json["jobs"]
+
+
+def test_a_state_database_from_before_pending_deliveries_still_deduplicates(
+        tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE deliveries (delivery_id VARCHAR(64) PRIMARY KEY, "
+                     "event VARCHAR(64) NOT NULL, action VARCHAR(64), received_at FLOAT "
+                     "NOT NULL)")
+        conn.execute("INSERT INTO deliveries VALUES ('old-1', 'issues', 'opened', 0)")
+    conn.close()
+    state = StateStore(f"sqlite:///{db}")
+
+    assert not state.record_delivery("old-1", "issues", "opened")  # done before the upgrade
+    assert state.record_delivery("new-1", "issues", "opened")
+    state.finish_delivery("new-1")
+    assert not state.record_delivery("new-1", "issues", "opened", retry_pending_after_s=0)
+    assert state.delivery_count() == 2
 
 
 def test_unreachable_queue_answers_503_and_the_redelivery_is_processed(

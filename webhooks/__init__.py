@@ -1,7 +1,9 @@
 """The GitHub App's webhook receiver: verify, deduplicate, route to jobs, enqueue.
 
-Serve it with `gunicorn 'webhooks:create_app()'`. Flask, the queue and the state database are
-imported only when an app is built, so the pure parts (signature, router, the feature
+Serve it with `gunicorn -c python:webhooks.gunicorn_conf 'webhooks:create_app()'` (what
+`navbot serve` runs): its settings are in `webhooks/gunicorn_conf.py`, which also checks the
+settings and creates the schema once, before the workers fork. Flask, the queue and the state
+database are imported only when an app is built, so the pure parts (signature, router, the feature
 handlers) stay light for workers and tests; nothing here imports torch, chromadb or PyGithub.
 """
 
@@ -80,6 +82,14 @@ def configure_logging() -> logging.Logger:
     return logger
 
 
+def webhook_secret(settings: Settings) -> bytes:
+    """The secret deliveries are verified with; ConfigError when none is set."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        raise ConfigError(_MISSING_SECRET)
+    return secret.encode("utf-8")
+
+
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
                state: StateStore | None = None) -> Flask:
     """The webhook app; missing parts are built from the environment's settings.
@@ -99,13 +109,11 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     from webhooks.views import blueprint
 
     settings = settings or load_settings()
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not secret:
-        raise ConfigError(_MISSING_SECRET)
+    secret = webhook_secret(settings)
     configure_logging()
     app = Flask("webhooks")
     app.extensions["navbot"] = Services(
-        settings=settings, secret=secret.encode("utf-8"),
+        settings=settings, secret=secret,
         queue=queue if queue is not None else JobQueue(settings),
         state=state if state is not None else StateStore(settings.state_url()),
         router=router)

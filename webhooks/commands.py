@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from navbot.job import COMMANDS, MAINTAINER_ASSOCIATIONS, Job
-from webhooks.issues import analyse_job, is_pull_request
+from webhooks.issues import analyse_job
+from webhooks.payloads import IssueCommentEvent, parse
 from webhooks.router import router
 
 COMMAND_WORD = "/navbot"
@@ -50,22 +51,22 @@ def parse_command(body: str) -> str | None:
     return None
 
 
-def may_stop(payload: dict[str, Any]) -> bool:
+def may_stop(event: IssueCommentEvent) -> bool:
     """Whether the commenter may stop navbot: the issue's author or a maintainer."""
-    comment = payload["comment"]
-    if comment.get("author_association") in STOP_ASSOCIATIONS:
+    if event.comment.author_association in STOP_ASSOCIATIONS:
         return True
-    author = payload["issue"].get("user") or {}
-    commenter = comment.get("user") or {}
-    return author.get("id") is not None and author.get("id") == commenter.get("id")
+    author = event.issue.user.id if event.issue.user else None
+    commenter = event.comment.user.id if event.comment.user else None
+    return author is not None and author == commenter
 
 
 @router.register("issue_comment", "created")
 def comment_created(payload: dict[str, Any], delivery_id: str) -> list[Job]:
     """Analyse the issue when a new comment holds a `/navbot` command."""
-    if is_pull_request(payload["issue"]):
+    event = parse(IssueCommentEvent, payload)
+    if event.issue.is_pull_request:
         return []
-    command = parse_command(payload["comment"].get("body") or "")
-    if command is None or (command == "stop" and not may_stop(payload)):
+    command = parse_command(event.comment.body or "")
+    if command is None or (command == "stop" and not may_stop(event)):
         return []
-    return [analyse_job(payload, command, delivery_id, comment_id=payload["comment"]["id"])]
+    return [analyse_job(event, command, delivery_id, comment_id=event.comment.id)]

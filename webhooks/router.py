@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from navbot.job import Job
+from webhooks.payloads import RepositoryEvent, Sent, action_of, parse
 
 #: A handler: payload and delivery id in, jobs out. Pure: no I/O, no GitHub, no clock.
+#: It reads the payload through a model of `webhooks.payloads`, so a field of the wrong
+#: shape is a PayloadError (a 400), never a KeyError or a job with a wrong id.
 Handler = Callable[[dict[str, Any], str], list[Job]]
 
 # Events a bot's action must not answer. navbot posts and edits comments on issues, so an
@@ -21,18 +24,14 @@ BOT_IGNORED_EVENTS = frozenset({"issues", "issue_comment"})
 
 def is_from_bot(payload: dict[str, Any]) -> bool:
     """Whether the event's sender is a bot (an App, Dependabot, navbot itself, …)."""
-    sender = payload.get("sender")
-    if not isinstance(sender, dict):
-        return False
-    login = sender.get("login")
-    return sender.get("type") == "Bot" or (isinstance(login, str) and login.endswith("[bot]"))
+    sender = parse(Sent, payload).sender
+    return sender is not None and sender.is_bot
 
 
-def repository_args(payload: dict[str, Any]) -> dict[str, Any]:
+def repository_args(event: RepositoryEvent) -> dict[str, Any]:
     """The ids every repository job carries: installation, repository id and full name."""
-    return {"installation_id": payload["installation"]["id"],
-            "repo_id": payload["repository"]["id"],
-            "full_name": payload["repository"]["full_name"]}
+    return {"installation_id": event.installation.id, "repo_id": event.repository.id,
+            "full_name": event.repository.full_name}
 
 
 @dataclass(frozen=True)
@@ -61,15 +60,19 @@ class Router:
         return add
 
     def route(self, event: str, payload: dict[str, Any], delivery_id: str) -> list[Job]:
-        """The jobs every matching handler asks for, in registration order."""
-        if event in BOT_IGNORED_EVENTS and is_from_bot(payload):
+        """The jobs every matching handler asks for, in registration order.
+
+        Raises PayloadError when a field a matching handler reads is not what it reads.
+        """
+        action = action_of(payload)
+        matching = [route for route in self._routes if route.matches(event, action)]
+        # Asked only when a handler would act, so that a sender of an odd shape on an event
+        # navbot ignores is ignored too.
+        if not matching or (event in BOT_IGNORED_EVENTS and is_from_bot(payload)):
             return []
-        action = payload.get("action")
-        action = action if isinstance(action, str) else None
         jobs: list[Job] = []
-        for route in self._routes:
-            if route.matches(event, action):
-                jobs.extend(route.handler(payload, delivery_id))
+        for route in matching:
+            jobs.extend(route.handler(payload, delivery_id))
         return jobs
 
 

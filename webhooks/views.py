@@ -1,31 +1,33 @@
 """The HTTP edge: `POST /webhooks/github` turns a delivery into queued jobs; `GET /healthz`.
 
-The view never calls GitHub, git or a model: it checks size and signature, deduplicates by
-delivery id, routes the payload to jobs with pure handlers and enqueues them.
+The view never calls GitHub, git or a model: it checks size and signature, reads the body
+(bounded, `webhooks/payloads.py`), routes the payload to jobs with pure handlers, records the
+delivery as pending, enqueues its jobs and marks it done. A signed delivery of the wrong
+shape is a 400 with a one-line reason and a WARNING line without traceback.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from typing import IO, Any
+from typing import IO
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from navbot.errors import QueueError, StateError
-from navbot.job import Job
+from navbot.job import DELIVERY_ID, Job, JobError
 from webhooks import LOGGER_NAME, Services, current_delivery, services
+from webhooks.payloads import PayloadError, action_of, parse_body, shown
 from webhooks.signature import verify_signature
 
 blueprint = Blueprint("webhooks", __name__)
 log = logging.getLogger(LOGGER_NAME)
 
-# GitHub's delivery ids are UUIDs and event names are snake_case words; anything else is
-# refused before it reaches the logs or the deliveries table (64 characters wide).
-_DELIVERY_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-_EVENT = re.compile(r"[a-z_]{1,64}")
+# GitHub's event names are snake_case words (`projects_v2_item`); anything else is refused
+# before it reaches the logs or the deliveries table (64 characters wide). Delivery ids are
+# checked the same way (navbot.job.DELIVERY_ID).
+_EVENT = re.compile(r"[a-z0-9_]{1,64}")
 _READ_CHUNK = 64 * 1024
 
 Reply = tuple[Response, int]
@@ -39,7 +41,7 @@ def _error(status: int, message: str) -> Reply:
 def github_webhook() -> Reply:
     """Receive one GitHub delivery."""
     claimed = request.headers.get("X-GitHub-Delivery", "")
-    token = current_delivery.set(claimed if _DELIVERY_ID.fullmatch(claimed) else "-")
+    token = current_delivery.set(claimed if DELIVERY_ID.fullmatch(claimed) else "-")
     try:
         return _receive(services(current_app))
     finally:
@@ -65,32 +67,38 @@ def _receive(svc: Services) -> Reply:
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
     if not event or not delivery_id:
         return _error(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
-    if not _EVENT.fullmatch(event) or not _DELIVERY_ID.fullmatch(delivery_id):
+    if not _EVENT.fullmatch(event) or not DELIVERY_ID.fullmatch(delivery_id):
+        log.warning("refused: X-GitHub-Event %s or X-GitHub-Delivery is not a valid value",
+                    shown(event))
         return _error(400, "X-GitHub-Event or X-GitHub-Delivery is not a valid value")
-    payload, problem = _parse(body, request.mimetype)
-    if payload is None:
-        log.warning("refused %s: %s", event, problem)
-        return _error(400, problem)
+    try:
+        payload = parse_body(body, request.mimetype)
+        action = action_of(payload)
+    except PayloadError as exc:
+        log.warning("refused %s: %s", event, shown(str(exc), 300))
+        return _error(400, str(exc))
     if event == "ping":
-        log.info("ping: %s", payload.get("zen", ""))
+        zen = payload.get("zen")
+        log.info("ping: %s", shown(zen if isinstance(zen, str) else ""))
         return jsonify(status="pong"), 200
 
-    action = payload.get("action") if isinstance(payload.get("action"), str) else None
     name = f"{event}.{action}" if action else event
     try:
         # Routing is pure, so it runs before anything is recorded: a payload the handlers
         # cannot read leaves no trace and GitHub shows the 400 in its delivery log.
         jobs = svc.router.route(event, payload, delivery_id)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("refused %s: payload lacks %r", name, exc)
-        return _error(400, f"{name} payload lacks a field navbot reads: {exc!r}")
+    except (PayloadError, JobError) as exc:
+        log.warning("refused %s: %s", name, shown(str(exc), 300))
+        return _error(400, f"{name} payload is not what navbot reads: {exc}")
 
     try:
-        first_time = svc.state.record_delivery(delivery_id, event, action)
+        # Recorded as pending until its jobs are enqueued: if this process dies in between,
+        # GitHub's redelivery is processed again instead of being taken as a duplicate.
+        claimed = svc.state.record_delivery(delivery_id, event, action)
     except StateError:
         log.exception("%s: cannot record the delivery", name)
         return _error(503, "navbot's state database is unavailable; redeliver later")
-    if not first_time:
+    if not claimed:
         log.info("%s: redelivery, already handled", name)
         return jsonify(status="duplicate"), 200
     return _enqueue(svc, name, delivery_id, jobs)
@@ -106,6 +114,11 @@ def _enqueue(svc: Services, name: str, delivery_id: str, jobs: list[Job]) -> Rep
             # the failure may then run twice, which is safe because jobs are idempotent.
             _forget(svc, delivery_id)
             return _error(503, "navbot's job queue is unavailable; redeliver later")
+    try:
+        svc.state.finish_delivery(delivery_id)
+    except StateError:
+        # The jobs are queued; left pending, a later redelivery queues them again (safe).
+        log.exception("%s: cannot mark the delivery done", name)
     keys = [job.key for job in jobs]
     log.info("%s: queued %d job(s) %s", name, len(keys), keys)
     return jsonify(status="queued", jobs=keys), 202
@@ -130,18 +143,6 @@ def _read_at_most(stream: IO[bytes], size: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
-
-
-def _parse(body: bytes, mimetype: str) -> tuple[dict[str, Any] | None, str]:
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        hint = (" (set the webhook's content type to application/json)"
-                if mimetype == "application/x-www-form-urlencoded" else "")
-        return None, f"body is not valid JSON: {exc}{hint}"
-    if not isinstance(payload, dict):
-        return None, f"payload must be a JSON object, not {type(payload).__name__}"
-    return payload, ""
 
 
 @blueprint.get("/healthz")
