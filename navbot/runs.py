@@ -98,7 +98,7 @@ class RunStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        from navbot.state import create_tables
+        from navbot.state_schema import create_tables
 
         try:
             create_tables(engine, metadata)

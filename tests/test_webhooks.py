@@ -30,7 +30,8 @@ from navbot.config import load_settings
 from navbot.errors import ConfigError
 from navbot.job import Job
 from navbot.queue import JobQueue
-from navbot.state import PENDING_GRACE_S, StateStore, pending_deliveries
+from navbot.state import PENDING_GRACE_S, StateStore
+from navbot.state_schema import pending_deliveries
 from tests.deliveries import delivery_headers, load_payload, signed
 from webhooks import LOGGER_NAME, create_app, services
 from webhooks.signature import verify_signature
