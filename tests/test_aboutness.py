@@ -11,7 +11,10 @@ from retrieval.aboutness import (
     about_features,
     aboutness,
     content_terms,
-    name_counts,
+    expected_rate,
+    expected_share,
+    known_rates,
+    name_weights,
     term_share,
     top_share,
     unusual_weight,
@@ -52,9 +55,35 @@ def test_top_share_is_the_idf_share_the_best_file_holds() -> None:
     assert top_share([], set(), {}) == 0.0
 
 
-def test_name_counts_count_what_the_repository_defines() -> None:
-    assert name_counts(["Cart", "useEffect", "OutOfStock"], {"Cart", "OutOfStock"}.__contains__
-                       ) == (2, 3)
+def test_name_weights_weigh_the_names_the_repository_defines_by_rarity() -> None:
+    # Weights: Cart 0.5 (as "cart"), useEffect 1, OutOfStock 1, total 0.25.
+    names = ["Cart", "useEffect", "OutOfStock", "total"]
+    assert name_weights(names, {"Cart", "OutOfStock", "total"}.__contains__, english) == (
+        1.75, 2.75)
+
+
+def test_names_of_the_language_say_nothing_about_the_repository(
+        shop_search: SearchIndex) -> None:
+    # `sorted`, `print`, `append` and ValueError are Python's; only `Cart` is the shop's.
+    queries = parse_issue("```python\nbasket = sorted(Cart().items)\nprint(basket)\n"
+                          "basket.append(1)\n```\nValueError: bad")
+    assert {"sorted", "print", "append", "items", "Cart"} <= set(queries.identifiers)
+    found = about_features(shop_search, queries, None, 0.0, False, english)
+    # Names weighed: Cart (0.5) and the unknown `basket` (1): a third of the weight is known.
+    assert found["names_share"] == pytest.approx(0.5 / 1.5)
+    assert found["names_known"] == pytest.approx(0.5 / 3)
+
+
+def test_known_rates_and_the_share_expected_of_a_repository() -> None:
+    table = {"please": 6.0, "cart": 3.0, "card": 3.2, "sku": 1.5, "skew": 1.7}
+    rates = known_rates(lambda words: [w for w in words if w in {"cart", "sku", "skew"}], table)
+    assert rates == {6.0: 0.0, 3.0: 0.5, 1.5: 1.0}
+    assert expected_rate(3.4, rates) == 0.5 and expected_rate(0.0, rates) == 0.0
+    assert expected_rate(4.2, rates) == 0.5  # no band of its own: the nearest rarer one
+    assert expected_rate(0.5, rates) == 1.0  # rarer than any band: the rarest
+    # cart (weight 0.5, expected 0.5) and sku (weight 0.75, expected 1): 0.625 / 1.25.
+    assert expected_share(["cart", "sku", "please"], rates, english) == pytest.approx(
+        (0.5 * 0.5 + 0.75 * 1.0) / 1.25)
 
 
 def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> None:
@@ -62,12 +91,16 @@ def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> 
     queries = parse_issue(text)
     found = about_features(shop_search, queries, "shop/cart.py", 0.5, True, english)
     assert set(found) == set(ABOUT_FEATURES)
-    # Identifiers: Cart, total (from the dotted name); both defined in the shop.
-    assert found["names_known"] == pytest.approx(2 / 3) and found["names_share"] == 1.0
+    # Identifiers: Cart (weight 0.5) and total (0.25), from the dotted name; both defined.
+    assert found["names_known"] == pytest.approx(0.75 / 3) and found["names_share"] == 1.0
     assert found["dense_best"] == 0.5 and found["named"] == 1.0
     terms = content_terms(queries.tokens)
     known = set(shop_search.files_lexical.known(terms))
     assert found["term_share"] == pytest.approx(term_share(terms, known, english))
+    rates = known_rates(shop_search.files_lexical.known, ZIPF)
+    assert about_features(shop_search, queries, "shop/cart.py", 0.5, True, english, rates)[
+        "term_excess"] == pytest.approx(found["term_share"]
+                                        - expected_share(terms, rates, english))
     in_cart = set(shop_search.files_lexical.terms_in(shop_search.file_position["shop/cart.py"],
                                                      terms))
     assert {"cart", "total", "quantity", "sku"} <= in_cart
