@@ -218,7 +218,7 @@ def _gate_keys(base: Path | None) -> dict[str, Any]:
             else resources.files("retrieval").joinpath("params.json").read_text())
     data = json.loads(text)
     return {key: data[key] for key in ("about_fitted_by", "about_fit", "about",
-                                       "about_threshold") if key in data}
+                                       "about_threshold", "about_lexical") if key in data}
 
 
 def main() -> None:

@@ -51,7 +51,15 @@ def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -
                 else "running")
         click.echo(f"{row['run_id']}  {_when(row['started_at'])}  "
                    f"{row['full_name']}#{row['number']}  {row['trigger']:<8} "
-                   f"{row['outcome'] or row['status']:<10} {took}")
+                   f"{row['outcome'] or row['status']:<10} {took}{_why_silent(row)}")
+
+
+def _why_silent(row: dict[str, Any]) -> str:
+    """For a silent run, why the files stayed unposted ("not about this code: …")."""
+    if row["outcome"] != "silent":
+        return ""
+    reason = (row.get("reasons") or {}).get("files")
+    return f"  ({reason})" if reason else ""
 
 
 @click.command()

@@ -23,6 +23,13 @@ how much of what the issue says this repository knows.
 - `dense_best`: the best similarity of the issue's sentences to a synthetic question.
 - `named`: something the issue names outright (a path, frame, link, dotted name or a
   specific identifier) resolves to this repository.
+- `exact`: a path with a directory, a traceback frame, a link to a file, a dotted name
+  (`Cart.total`, `pkg.mod.func`) or a code-shaped name (`round_price`, `OutOfStock`, not
+  Python's own) of the issue is a file or a specific symbol of this repository: the
+  strongest sign, however short the issue and however common its words.
+- `imports_own`, `imports_other`: the issue's code imports a package this repository
+  provides; or it imports packages (beyond Python's standard library) and none of them is
+  this repository's, as a bug report about another library does.
 
 Pure: the English word frequencies come in as a function (`english_zipf` reads them from
 the `wordfreq` package's data).
@@ -33,19 +40,21 @@ from __future__ import annotations
 import builtins
 import keyword
 import math
+import sys
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from retrieval.query import IssueQueries
+from retrieval.mentions import SPECIFIC_MAX_FILES
+from retrieval.query import CODE_SHAPED, IssueQueries
 
 if TYPE_CHECKING:
     from retrieval.lexical import LexicalIndex
     from retrieval.locate import SearchIndex
 
 ABOUT_FEATURES = ("names_known", "names_share", "term_share", "term_excess", "top_share",
-                  "dense_best", "named")
+                  "dense_best", "named", "exact", "imports_own", "imports_other")
 NAMES_SATURATE = 3  # three names the repository defines say as much as thirty
 ZIPF_COMMON = 6.0  # words at least this frequent in English ("the", "is") weigh nothing
 MIN_TERM_LENGTH = 3
@@ -166,6 +175,32 @@ def name_weights(names: Sequence[str], defined: Callable[[str], bool],
     return (sum(w for name, w in weights.items() if defined(name)), sum(weights.values()))
 
 
+def names_exactly(index: SearchIndex, queries: IssueQueries) -> bool:
+    """Whether a path with a directory (frames included), a link, a dotted name or a
+    code-shaped name of the issue is a file or a specific symbol of this repository."""
+    return (any(index.files_matching(p) for p in queries.paths if "/" in p.strip("/"))
+            or any(link.path in index.file_position for link in queries.links)
+            or any(index.resolve_dotted(dotted) for dotted in queries.dotted)
+            or any(_specific_code_name(index, name) for name in queries.identifiers))
+
+
+def _specific_code_name(index: SearchIndex, name: str) -> bool:
+    # Code-shaped (snake_case, camelCase), with a lower-case letter (not an acronym like
+    # HTML), not a dunder or Python's own, and defined in a few files only.
+    if (name in LANGUAGE_NAMES or name.startswith("__") or not CODE_SHAPED.match(name)
+            or not any(c.islower() for c in name)):
+        return False
+    files = {index.symbol_paths[i] for i in index.by_name.get(name, [])}
+    return 0 < len(files) <= SPECIFIC_MAX_FILES
+
+
+def import_flags(imports: Sequence[str], provided: set[str]) -> tuple[float, float]:
+    """(imports one of `provided`, imports third-party packages none of which is provided)."""
+    third_party = [name for name in imports if name not in sys.stdlib_module_names]
+    own = any(name in provided for name in third_party)
+    return float(own), float(bool(third_party) and not own)
+
+
 def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | None,
                    dense_best: float, named: bool, english: EnglishFrequency = english_zipf,
                    rates: dict[float, float] | None = None) -> dict[str, float]:
@@ -183,6 +218,7 @@ def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | No
         in_top = set(index.files_lexical.terms_in(index.file_position[top_file], terms))
     share = term_share(terms, known_terms, english)
     rates = rates if rates is not None else english_rates(index.files_lexical)
+    imports_own, imports_other = import_flags(queries.imports, index.top_packages)
     return {
         "names_known": min(1.0, known_names / NAMES_SATURATE),
         "names_share": known_names / all_names if all_names > 0 else 0.0,
@@ -191,12 +227,20 @@ def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | No
         "top_share": top_share(terms, in_top, term_idf(index.files_lexical, terms)),
         "dense_best": max(0.0, dense_best),
         "named": 1.0 if named else 0.0,
+        "exact": 1.0 if names_exactly(index, queries) else 0.0,
+        "imports_own": imports_own,
+        "imports_other": imports_other,
     }
 
 
 def aboutness(features: dict[str, float], coefficients: dict[str, float]) -> float:
-    """The probability that the issue is about this repository's code (1 with no model)."""
-    if not coefficients:
+    """The probability that the issue is about this repository's code (1 with no model).
+
+    An exact mention settles it: a traceback frame, a path, a link or a dotted name that is
+    this repository's file or symbol is about this code however short the issue is and
+    however few of its words the code has (a small repository knows few words).
+    """
+    if not coefficients or features.get("exact", 0.0) >= 1.0:
         return 1.0
     z = coefficients.get("bias", 0.0) + sum(
         coefficients.get(name, 0.0) * value for name, value in features.items())

@@ -161,6 +161,7 @@ class SearchIndex:
                 self.by_name_part[part].append(i)
         self.modules = {name: path for path, name in python_module_names(corpus.files).items()}
         self.module_parts = {part for name in self.modules for part in name.split(".")}
+        self.top_packages = {name.split(".")[0] for name in self.modules}
 
     @classmethod
     def build(cls, corpus: Corpus, graph: GraphData | None = None,
@@ -282,7 +283,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
                            max(dense.files.values(), default=0.0), bool(mentions.files))
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
                         features, queries.shape, signals, related, symbol_signals,
-                        aboutness(about, params.about), about)
+                        aboutness(about, params.about_model(index.dense is not None)), about)
 
 
 def _file_evidence(index: SearchIndex, path: str, mentions: Mentions,

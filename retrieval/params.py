@@ -21,7 +21,9 @@ class Params:
 
     `about` holds the aboutness model's coefficients (see `retrieval.aboutness`), and
     `about_threshold` the aboutness an issue needs before its files may be posted; without
-    them every issue counts as about the code.
+    them every issue counts as about the code. `about_lexical` is the same model fitted
+    without the dense feature, for searches without embeddings; its bias is shifted so that
+    it shares `about_threshold`.
 
     `fusion_by_shape` routes by issue shape: a traceback names its files in its frames, a
     prose issue only describes behaviour, so each shape may weigh the signals its own way.
@@ -37,6 +39,11 @@ class Params:
     symbols: dict[str, float] = field(default_factory=dict)
     about: dict[str, float] = field(default_factory=dict)
     about_threshold: float = 0.0
+    about_lexical: dict[str, float] = field(default_factory=dict)
+
+    def about_model(self, dense: bool) -> dict[str, float]:
+        """The aboutness coefficients for a search with or without the dense signal."""
+        return self.about if dense or not self.about_lexical else self.about_lexical
 
     def fusion_for(self, shape: str | None) -> dict[str, float]:
         """The fusion weights for issues of `shape` (None: the shared weights)."""
@@ -64,7 +71,8 @@ def load_params(path: Path | None = None) -> Params:
                                        in data.get("fusion_by_shape", {}).items()},
                       symbols=dict(data.get("symbols", {})),
                       about=dict(data.get("about", {})),
-                      about_threshold=float(data.get("about_threshold", 0.0)))
+                      about_threshold=float(data.get("about_threshold", 0.0)),
+                      about_lexical=dict(data.get("about_lexical", {})))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read retrieval parameters from "
                           f"{path or 'the packaged params.json'}: {exc}") from None

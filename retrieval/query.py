@@ -27,8 +27,12 @@ _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _WORD = re.compile(r"\b[A-Za-z_]\w*\b")
 _ERROR = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Warning))\b")
+# `import a, b`, `import a.b as c`, `from a.b import c`, also after a `>>> ` prompt.
+_IMPORT = re.compile(r"^[ \t]*(?:>>>[ \t]*)?(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b"
+                     r"|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?"
+                     r"(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?)*))", re.M)
 # Words shaped like code: snake_case, camelCase/CamelCase with an inner capital, dunder.
-_CODE_SHAPED = re.compile(r"^(?:_*[a-z0-9]+(?:_[a-z0-9]+)+_*|_*[A-Za-z][a-z0-9]*[A-Z]\w*|__\w+__)$")
+CODE_SHAPED = re.compile(r"^(?:_*[a-z0-9]+(?:_[a-z0-9]+)+_*|_*[A-Za-z][a-z0-9]*[A-Z]\w*|__\w+__)$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class IssueQueries:
     errors: list[str] = field(default_factory=list)
     code: str = ""
     links: list[Link] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)  # top-level packages the code imports
 
     @property
     def shape(self) -> str:
@@ -79,6 +84,17 @@ def _unique(items: list[_Item]) -> list[_Item]:
 
 _VERSION_LINE = re.compile(r"^\s*[\w.\-]+\s*[:=]?\s+v?\d+(\.\d+)+\S*\s*$")
 _ENVIRONMENT_MARKERS = ("INSTALLED VERSIONS", "show_versions", "pip freeze", "conda list")
+
+
+def imported_packages(text: str) -> list[str]:
+    """The top-level packages `import` and `from … import` lines of `text` name, in order."""
+    found: list[str] = []
+    for match in _IMPORT.finditer(text):
+        if match.group(1):
+            found.append(match.group(1))
+        else:
+            found += [part.split()[0].split(".")[0] for part in match.group(2).split(",")]
+    return _unique(found)
 
 
 def strip_environment(text: str) -> str:
@@ -122,7 +138,7 @@ def parse_issue(text: str) -> IssueQueries:
     for word in _CALLED.findall(without_urls):
         identifiers.append(word)
     for word in _WORD.findall(without_urls):
-        if _CODE_SHAPED.match(word):
+        if CODE_SHAPED.match(word):
             identifiers.append(word)
     for name in dotted:
         identifiers.extend(name.split("."))
@@ -131,4 +147,5 @@ def parse_issue(text: str) -> IssueQueries:
     return IssueQueries(
         text=text, tokens=tokenize(text), paths=paths, frames=frames, dotted=dotted,
         identifiers=identifiers, errors=_unique(_ERROR.findall(text)), code=code, links=links,
+        imports=imported_packages(text),
     )

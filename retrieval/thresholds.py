@@ -152,8 +152,8 @@ def choose_threshold(table: Sequence[ThresholdRow], target_precision: float = TA
     measured = [r for r in table if r.posted >= min_posted and r.precision is not None]
     if not any(r.posted for r in table):
         reason = "no past fix was confident enough to post at any threshold"
-    elif negatives and not any((r.false_post_rate or 0.0) <= max_false_post_rate
-                               for r in measured):
+    elif negatives and measured and not any((r.false_post_rate or 0.0) <= max_false_post_rate
+                                            for r in measured):
         reason = (f"at every threshold with enough posts, more than {max_false_post_rate:.0%} "
                   f"of the off-topic issues would get a post")
     elif not measured:

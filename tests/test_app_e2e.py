@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from bot.comment import MARKER
 from bot.worker import Worker
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
+from navbot.cli import main
 from navbot.config import Settings, load_settings
 from navbot.queue import JobQueue
 from navbot.runs import RunStore
@@ -333,6 +335,9 @@ def test_issues_not_about_the_code_stay_silent_and_say_why_when_asked(app: App) 
         assert runs[number]["reasons"]["files"].startswith(
             ("not about this code", "no term of the issue")), runs[number]["reasons"]
     assert not [w for w in app.github.writes if w["action"] in ("create_comment", "edit_comment")]
+    listed = CliRunner().invoke(main, ["--home", str(app.settings.home), "runs", "--repo", SHOP])
+    assert listed.exit_code == 0 and "silent" in listed.output
+    assert "(not about this code: aboutness" in listed.output
 
     # Asked explicitly, navbot answers, saying plainly that it sees nothing of this code.
     _, payload = app.command(21, "/navbot")

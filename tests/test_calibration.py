@@ -432,7 +432,10 @@ def test_calibrate_a_local_repository(runner: CliRunner, fast: Settings, tmp_pat
     assert "replayed before each fix, in 4 time windows\n" in result.output
     rows = {row["threshold"]: row for row in saved["table"]}
     always = rows[0.05]
-    assert always["coverage"] == 1.0 and always["precision"] >= 0.75  # the texts name the code
+    # The fixes that name the code (`Cart.total`, `round_price`, …) clear the aboutness gate
+    # even without embeddings (this test runs without); the prose-only ones do not.
+    assert always["coverage"] >= 5 / 12 and always["precision"] >= 0.75
+    assert all(row["false_posts"] == 0 and row["negatives"] == 100 for row in rows.values())
     chosen = rows[saved["threshold"]]
     assert (chosen["precision"], chosen["posted"]) == (saved["precision"], saved["posted"])
     if saved["fitted"]:
@@ -450,8 +453,10 @@ def test_calibrate_a_local_repository(runner: CliRunner, fast: Settings, tmp_pat
 def test_a_lenient_target_fits_and_limit_takes_the_newest(fast: Settings, tmp_path: Path
                                                           ) -> None:
     shop = build_fixed_repo(tmp_path / "shop")
+    # The newest eight are mostly prose, which the aboutness gate keeps silent without
+    # embeddings: two of them name the code and post.
     calibration = calibrate_repository(fast, str(shop), limit=8, target_precision=0.5,
-                                       min_posted=3)
+                                       min_posted=2)
     assert calibration.examples == 8 and calibration.fitted
     assert calibration.precision is not None and calibration.precision >= 0.5
     assert calibration.sentence.startswith("When navbot posts files on shop it is right ")

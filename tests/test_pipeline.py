@@ -188,7 +188,8 @@ def test_a_maintainer_note_mid_run_restarts_with_it(shop: Any, store: RunStore) 
 def test_an_explicit_request_on_an_issue_not_about_the_code_says_so(
         shop: Any, store: RunStore) -> None:
     # A gate that finds nothing about this code (the bias alone: aboutness 0.007).
-    params = dataclasses.replace(default_params(), about={"bias": -5.0}, about_threshold=0.5)
+    params = dataclasses.replace(default_params(), about={"bias": -5.0},
+                                 about_lexical={"bias": -5.0}, about_threshold=0.5)
     inputs = RunInputs(run_id="printer", full_name="octo-org/shop", number=11, trigger="run",
                        title="Printer prints blank pages",
                        body="Since the update my printer only prints blank pages from the "
