@@ -13,15 +13,17 @@ from retrieval.aboutness import (
     content_terms,
     expected_rate,
     expected_share,
+    import_flags,
     known_rates,
     name_weights,
+    names_exactly,
     term_share,
     top_share,
     unusual_weight,
 )
 from retrieval.gate import Silence, files_verdict, lexical_fired
 from retrieval.locate import SearchIndex, locate
-from retrieval.query import parse_issue
+from retrieval.query import imported_packages, parse_issue
 from tests.evalfixture import ISSUES
 
 # A made-up English: "please" and "cart" are common words, "sku" a rare one.
@@ -150,3 +152,37 @@ def test_the_gate_asks_a_match_then_aboutness_then_confidence() -> None:
 def test_lexical_means_more_than_embeddings() -> None:
     assert not lexical_fired({"dense": {"a.py": 1}, "mention": {}})
     assert lexical_fired({"dense": {"a.py": 1}, "symbol_lexical": {"a.py": 1}})
+
+
+def test_imports_are_read_from_import_lines() -> None:
+    text = ("import numpy as np, xarray as xr\n>>> from sympy.core import S\n   import os.path\n"
+            "from . import x\nimport matplotlib.pyplot as plt\nwe import nothing here")
+    assert imported_packages(text) == ["numpy", "xarray", "sympy", "os", "matplotlib"]
+
+
+def test_import_flags_tell_this_package_from_only_others() -> None:
+    assert import_flags(["os", "shop", "numpy"], {"shop"}) == (1.0, 0.0)
+    assert import_flags(["os", "numpy"], {"shop"}) == (0.0, 1.0)
+    assert import_flags(["os", "sys"], {"shop"}) == (0.0, 0.0)  # the standard library only
+    assert import_flags([], {"shop"}) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(("text", "exact"), [
+    ('File "/srv/app/shop/emails.py", line 7, in send_receipt', True),  # a frame
+    ("see shop/pricing.py for the rounding", True),  # a path with a directory
+    ("`Cart.total` is wrong", True),  # a dotted name of a symbol
+    ("round_price(2.675) gives 2.67", True),  # a code-shaped name it defines
+    ("OutOfStock is never raised", True),
+    ("setup.py fails to install", False),  # no directory: any project has one
+    ("HTML output is broken and __init__ too", False),  # an acronym, a dunder
+    ("sorted(items) and str.lower()", False),  # Python's own
+    ("xr.DataArray.rolling is slow", False),  # another library's names
+])
+def test_exact_mentions(shop_search: SearchIndex, text: str, exact: bool) -> None:
+    assert names_exactly(shop_search, parse_issue(text)) is exact
+
+
+def test_an_exact_mention_settles_aboutness() -> None:
+    coefficients = {"bias": -10.0}
+    assert aboutness({"exact": 1.0}, coefficients) == 1.0
+    assert aboutness({"exact": 0.0}, coefficients) < 0.001

@@ -203,6 +203,13 @@ def test_ask_command(runner: CliRunner, tmp_path: Path) -> None:
     assert found["symbols"][0] == {**found["symbols"][0], "name": "Cart.total",
                                    "path": "shop/cart.py", "lines": [16, 18]}
     assert set(found) >= {"files", "symbols", "confidence", "would_post", "index_commit"}
+    offtopic = runner.invoke(main, ["ask", str(path), "Printer prints blank pages\n\nSince "
+                                    "the update my printer prints the cart icon only."])
+    assert offtopic.exit_code == 0, offtopic.output
+    assert "would stay silent: not about this code: aboutness" in offtopic.output
+    silent = json.loads(runner.invoke(main, ["ask", str(path), "--json", "Printer prints "
+                                             "blank pages, a cart of paper"]).output)
+    assert silent["would_post"] is False and silent["silence"] == "not about this code"
     unknown = runner.invoke(main, ["ask", str(path), "x", "--commit", "nope"])
     assert unknown.exit_code == 1 and "unknown commit 'nope'" in unknown.output
     empty = runner.invoke(main, ["ask", str(path), "  "])
