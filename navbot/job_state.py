@@ -90,6 +90,26 @@ class JobState:
         except SQLAlchemyError as exc:
             raise StateError(f"cannot lease job {name}: {exc}") from exc
 
+    def queue_job(self, task_id: str, name: str, args: dict[str, Any], due_at: float,
+                  grace_s: float) -> None:
+        """Note a job as in the queue until `due_at` plus `grace_s`, before the queue gets it.
+
+        The queue forgets a task the moment a worker takes it; a worker killed before it
+        leases the task would lose it. This row outlives that moment: a queued lease long
+        past its time whose task the queue no longer holds is queued again (`reclaim`).
+        """
+        values = {"name": name, "args": json.loads(json.dumps(args)), "owner": QUEUED,
+                  "expires_at": due_at + grace_s}
+        try:
+            with self.engine.begin() as conn:
+                key = job_leases.c.task_id == task_id
+                done = conn.execute(update(job_leases).where(key).values(**values))
+                if done.rowcount == 0:
+                    conn.execute(insert(job_leases).values(task_id=task_id, attempts=0,
+                                                           taken_at=time.time(), **values))
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot note job {name} as queued: {exc}") from exc
+
     def release_job(self, task_id: str) -> None:
         """Forget a job's lease: it finished, failed for good, or is queued again."""
         with self.engine.begin() as conn:

@@ -23,8 +23,11 @@ LEASE_S = 60.0
 HEARTBEAT_S = LEASE_S / 4
 #: How often a worker looks for abandoned leases of other workers.
 RECLAIM_S = LEASE_S / 2
-#: The owner of a lease whose job went back to the queue: the queue holds it now.
+#: The owner of a lease whose job is in the queue: the queue holds it now.
 QUEUED = ""
+#: How long past its due time a queued job may wait before its lease counts as lost, when
+#: the queue no longer holds its task (a worker took it and died before leasing it).
+QUEUED_GRACE_S = 5 * LEASE_S
 _HOST_CHARS = 40  # owners fit the 64 characters of the locks table's owner column
 
 
@@ -62,11 +65,12 @@ def process_alive(pid: int) -> bool:
 
 
 def abandoned(owner: str, expires_at: float, now: float, host: str,
-              alive: Callable[[int], bool]) -> bool:
+              alive: Callable[[int], bool], in_queue: bool = True) -> bool:
     """The one rule: a lease is abandoned when it lapsed, or its holder was a process of this
-    host that is gone (a prompt restart then recovers at once, without waiting it out)."""
+    host that is gone (a prompt restart then recovers at once, without waiting it out); a
+    queued one only when it lapsed and the queue no longer holds its task (`in_queue`)."""
     if owner == QUEUED:
-        return False  # back in the queue, which hands it out again
+        return expires_at < now and not in_queue
     if expires_at < now:
         return True
     holder = owner_process(owner)

@@ -29,6 +29,8 @@ from navbot.job import Job, JobError
 from navbot.leases import (
     HEARTBEAT_S,
     LEASE_S,
+    QUEUED,
+    QUEUED_GRACE_S,
     RECLAIM_S,
     abandoned,
     exhausted,
@@ -151,10 +153,16 @@ class JobQueue:
         state = self._bound_state()
         now, host = time.time(), this_host()
         count = 0
-        for lease in state.leases():
+        leases = state.leases()
+        # Which tasks the queue still holds matters only for queued leases past their time.
+        held = self._queued_ids() if any(
+            lease["owner"] == QUEUED and float(lease["expires_at"]) < now
+            for lease in leases) else set()
+        for lease in leases:
             owner = str(lease["owner"])
             if lease["task_id"] in self._running_ids() or not abandoned(
-                    owner, float(lease["expires_at"]), now, host, process_alive):
+                    owner, float(lease["expires_at"]), now, host, process_alive,
+                    in_queue=lease["task_id"] in held):
                 continue
             # Claim it first: of two workers reclaiming at once, one queues it.
             if not state.claim_lease(lease["task_id"], owner, self.owner, LEASE_S):
@@ -166,9 +174,9 @@ class JobQueue:
                 self._fail(lease["task_id"], job, QueueError(
                     f"its worker stopped {lease['attempts']} times while running it"))
                 continue
-            log.warning("%s: its worker %s stopped mid-job; queueing it again", job.key, owner)
+            log.warning("%s: its worker %s stopped %s; queueing it again", job.key,
+                        owner or "(none)", "mid-job" if owner else "before leasing it")
             self._put(job, None, task_id=str(lease["task_id"]))
-            state.requeue_lease(lease["task_id"], self.owner)
             count += 1
         for owner in state.lock_owners():
             holder = owner_process(owner)
@@ -185,8 +193,9 @@ class JobQueue:
             job = self._job_or_fail(str(lease["task_id"]), lease["name"], lease["args"])
             if job is None:
                 continue
-            self._put(job, None, task_id=str(lease["task_id"]))
+            # Not counted as an attempt first, then queued (which marks the lease queued).
             state.requeue_lease(lease["task_id"], self.owner, returned=True)
+            self._put(job, None, task_id=str(lease["task_id"]))
             log.warning("%s did not finish before the stop; queued again", job.key)
             count += 1
         return count
@@ -270,10 +279,8 @@ class JobQueue:
 
     def _retry(self, task: Any, job: Job, delay_s: float, retries: int,
                retry_delay: float) -> None:
-        # Queue first, then drop the lease: a crash in between runs the job twice, which
-        # is safe, rather than never.
+        # Queuing marks the lease as queued again: it stays until the job ends.
         self._put(job, delay_s, task_id=task.id, retries=retries, retry_delay=retry_delay)
-        self._bound_state().release_job(task.id)
 
     def _job_or_fail(self, task_id: str, name: Any, args: Any) -> Job | None:
         """The job a task or lease holds; None, recorded as failed, when it is not one.
@@ -297,15 +304,43 @@ class JobQueue:
 
     def _put(self, job: Job, delay_s: float | None, task_id: str | None = None,
              retries: int | None = None, retry_delay: float | None = None) -> None:
+        """Note the job as queued in the state database, then hand it to the queue.
+
+        In that order: a crash between them leaves a queued lease the queue does not hold,
+        which `reclaim` queues again once it is past its time.
+        """
+        options: dict[str, Any] = {"id": task_id, "retries": retries,
+                                   "retry_delay": retry_delay}
+        if delay_s:
+            options["delay"] = delay_s
+        task = self._task.s(job.name, job.args, **options)
         try:
-            if delay_s:
-                self._task.schedule(args=(job.name, job.args), delay=delay_s, id=task_id,
-                                    retries=retries, retry_delay=retry_delay)
-            else:
-                self.huey.enqueue(self._task.s(job.name, job.args, id=task_id,
-                                               retries=retries, retry_delay=retry_delay))
+            self._lease_state().queue_job(task.id, job.name, job.args,
+                                          time.time() + (delay_s or 0.0), QUEUED_GRACE_S)
+        except StateError as exc:
+            raise QueueError(f"cannot enqueue {job.key}: {exc}") from exc
+        try:
+            self.huey.enqueue(task)
         except Exception as exc:  # huey raises backend-specific errors (sqlite3, redis)
             raise QueueError(f"cannot enqueue {job.key}: {type(exc).__name__}: {exc}") from exc
+
+    def _lease_state(self) -> StateStore:
+        """The state database leases are noted in: the bound one, else the settings' own
+        (an enqueuing process such as the web app is no worker)."""
+        if self._state is None:
+            from navbot.state import StateStore
+
+            self._state = StateStore(self.settings.state_url())
+        return self._state
+
+    def _queued_ids(self) -> set[str]:
+        """Ids of the tasks the queue holds, waiting or scheduled."""
+        try:
+            return ({task.id for task in self.huey.pending()}
+                    | {task.id for task in self.huey.scheduled()})
+        except Exception as exc:  # huey raises backend-specific errors (sqlite3, redis)
+            raise QueueError(f"cannot read the job queue: {type(exc).__name__}: {exc}") \
+                from exc
 
 
 def _now() -> Any:

@@ -205,7 +205,7 @@ def test_a_job_is_leased_while_it_runs_and_released_when_it_ends(tmp_path: Path)
     seen: list[list[dict[str, object]]] = []
 
     def runner(j: Job) -> None:
-        seen.append(state.leases())
+        seen.append(state.leases(queue.owner))
         if j.args["installation_id"] == 2:
             raise RuntimeError("GitHub is down")
 
@@ -213,7 +213,9 @@ def test_a_job_is_leased_while_it_runs_and_released_when_it_ends(tmp_path: Path)
     queue.bind(runner, lambda j, exc: failures.append(j.key), state)
     queue.enqueue(job(1))
     queue.enqueue(job(2))
-    assert state.leases() == []  # queued jobs are the queue's
+    # Noted as queued before the queue has them, so a worker killed between taking one from
+    # the queue and leasing it loses nothing.
+    assert [(lease["owner"], lease["attempts"]) for lease in state.leases()] == [("", 0)] * 2
     assert queue.run_pending() == 2
     [[first], [second]] = seen
     assert first["owner"] == queue.owner and first["args"] == {"installation_id": 1}
@@ -303,7 +305,10 @@ def test_the_abandoned_rule() -> None:
     assert not abandoned("h:10:a", expires_at=7, now=6, host="h", alive=alive)
     assert abandoned("h:11:a", expires_at=7, now=6, host="h", alive=alive)  # gone, here
     assert not abandoned("g:11:a", expires_at=7, now=6, host="h", alive=alive)  # elsewhere
+    # A queued one: only when past its time and no longer in the queue.
     assert not abandoned(QUEUED, expires_at=5, now=6, host="h", alive=alive)
+    assert not abandoned(QUEUED, expires_at=7, now=6, host="h", alive=alive, in_queue=False)
+    assert abandoned(QUEUED, expires_at=5, now=6, host="h", alive=alive, in_queue=False)
     assert not abandoned("no-pid-here", expires_at=7, now=6, host="h", alive=alive)
     assert not exhausted(attempts=2, retries=2) and exhausted(attempts=3, retries=2)
 
@@ -361,3 +366,40 @@ def test_a_queued_task_that_is_not_a_job_is_recorded_not_raised(tmp_path: Path) 
                         "sync_installation({'installation_id': [1]})"]
     assert all("installation_id must be" in f["error"] for f in state.failures())
     assert state.leases() == []
+
+
+def test_a_job_taken_from_the_queue_by_a_worker_killed_before_leasing_it_runs_again(
+        tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from navbot.state_schema import job_leases
+
+    ran: list[str] = []
+    failures: list[str] = []
+    queue, state = _worker_queue(tmp_path, ran, failures)
+    queue.enqueue(job(5))
+    [noted] = state.leases()
+    assert noted["owner"] == "" and noted["attempts"] == 0  # queued, not yet taken
+    # A worker takes the task from the queue and is killed before it leases it.
+    assert queue.huey.dequeue() is not None and queue.depth() == 0
+    assert queue.reclaim() == 0  # not yet past its time: it may still be on its way
+    with state.engine.begin() as conn:
+        conn.execute(update(job_leases).values(expires_at=time.time() - 1))
+    assert queue.reclaim() == 1
+    assert queue.run_pending() == 1
+    assert ran == ["sync_installation(installation_id=5)"] and failures == []
+    assert state.leases() == []
+
+
+def test_a_queued_job_the_queue_still_holds_is_not_queued_twice(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from navbot.state_schema import job_leases
+
+    ran: list[str] = []
+    queue, state = _worker_queue(tmp_path, ran, [])
+    queue.enqueue(job(6))
+    with state.engine.begin() as conn:  # waited long in a backlog
+        conn.execute(update(job_leases).values(expires_at=time.time() - 1))
+    assert queue.reclaim() == 0 and queue.depth() == 1
+    assert queue.run_pending() == 1 and ran == ["sync_installation(installation_id=6)"]
