@@ -50,7 +50,17 @@ def test_eval_end_to_end(runner: CliRunner, eval_set, tmp_path: Path) -> None:
     # initial → emails (x2) → cli (side branch, descends) → stock (does not descend: full).
     assert report["index"]["full_n"] == 2 and report["index"]["incremental_n"] == 3
     assert [row["threshold"] for row in report["risk_coverage"]][:2] == [0.0, 0.1]
-    assert report["risk_coverage"][0]["coverage"] == 1.0
+    # Every row has the aboutness gate: the --verbose issue names nothing of the shop's code
+    # and shares few of its words, so even at 0 one issue of five stays silent.
+    assert report["risk_coverage"][0]["coverage"] == 0.8
+    # Silence, in the same run: one repository, so no foreign issues; the off-topic corpus
+    # asked of its index, where nothing posts.
+    assert (report["foreign_n"], report["offtopic_n"], report["offtopic_fit_n"]) == (0, 50, 50)
+    assert report["offtopic_posts"] == 0 and report["offtopic_post_rate"] == 0.0
+    assert report["foreign_post_rate"] is None
+    negatives = [json.loads(line) for line in (out / "negatives.jsonl").read_text().splitlines()]
+    assert len(negatives) == 100 and {n["kind"] for n in negatives} == {"offtopic"}
+    assert all(n["silence"] for n in negatives)
 
     rows = list(csv.DictReader((out / "instances.csv").open()))
     assert [r["instance_id"] for r in rows] == [
