@@ -91,10 +91,12 @@ MOMENTS = {
     # Mid-run: the maintainers' notes are read at each stage boundary; the second read comes
     # after understand and locate are checkpointed.
     "between pipeline stages": Moment("GET", r"/issues/{n}/comments$", skip=1),
+    # The comment is on its way and not stored yet.
+    "during the comment POST": Moment("POST", r"/issues/{n}/comments$"),
     # The comment is stored at GitHub, the worker never hears back.
     "after the comment POST": Moment("POST", r"/issues/{n}/comments$", after=True),
 }
-ISSUE_TEXTS = ["cart", "emails", "rounding", "stock", "cart"]
+ISSUE_TEXTS = ["cart", "emails", "rounding", "stock", "rounding", "cart"]
 
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
