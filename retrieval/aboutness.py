@@ -37,8 +37,6 @@ the `wordfreq` package's data).
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -46,12 +44,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from retrieval.mentions import SPECIFIC_MAX_FILES
-from retrieval.query import CODE_SHAPED, IssueQueries
+from retrieval.query import LANGUAGE_NAMES, IssueQueries
 
 if TYPE_CHECKING:
     from retrieval.lexical import LexicalIndex
     from retrieval.locate import SearchIndex
+    from retrieval.mentions import Mentions
 
 ABOUT_FEATURES = ("names_known", "names_share", "term_share", "term_excess", "top_share",
                   "dense_best", "named", "exact", "imports_own", "imports_other")
@@ -59,12 +57,6 @@ NAMES_SATURATE = 3  # three names the repository defines say as much as thirty
 ZIPF_COMMON = 6.0  # words at least this frequent in English ("the", "is") weigh nothing
 MIN_TERM_LENGTH = 3
 BAND = 0.5  # width of an English frequency band, on the Zipf scale
-
-#: Python's own names: builtins, keywords and the methods of its built-in types.
-LANGUAGE_NAMES = frozenset(
-    [*dir(builtins), *keyword.kwlist, *keyword.softkwlist]
-    + [name for kind in (str, bytes, int, float, list, tuple, dict, set, frozenset)
-       for name in dir(kind)])
 
 EnglishFrequency = Callable[[str], float]
 # A repository's known-word rate per English frequency band, computed once per index.
@@ -175,25 +167,6 @@ def name_weights(names: Sequence[str], defined: Callable[[str], bool],
     return (sum(w for name, w in weights.items() if defined(name)), sum(weights.values()))
 
 
-def names_exactly(index: SearchIndex, queries: IssueQueries) -> bool:
-    """Whether a path with a directory (frames included), a link, a dotted name or a
-    code-shaped name of the issue is a file or a specific symbol of this repository."""
-    return (any(index.files_matching(p) for p in queries.paths if "/" in p.strip("/"))
-            or any(link.path in index.file_position for link in queries.links)
-            or any(index.resolve_dotted(dotted) for dotted in queries.dotted)
-            or any(_specific_code_name(index, name) for name in queries.identifiers))
-
-
-def _specific_code_name(index: SearchIndex, name: str) -> bool:
-    # Code-shaped (snake_case, camelCase), with a lower-case letter (not an acronym like
-    # HTML), not a dunder or Python's own, and defined in a few files only.
-    if (name in LANGUAGE_NAMES or name.startswith("__") or not CODE_SHAPED.match(name)
-            or not any(c.islower() for c in name)):
-        return False
-    files = {index.symbol_paths[i] for i in index.by_name.get(name, [])}
-    return 0 < len(files) <= SPECIFIC_MAX_FILES
-
-
 def import_flags(imports: Sequence[str], provided: set[str]) -> tuple[float, float]:
     """(imports one of `provided`, imports third-party packages none of which is provided)."""
     third_party = [name for name in imports if name not in sys.stdlib_module_names]
@@ -202,11 +175,14 @@ def import_flags(imports: Sequence[str], provided: set[str]) -> tuple[float, flo
 
 
 def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | None,
-                   dense_best: float, named: bool, english: EnglishFrequency = english_zipf,
+                   dense_best: float, mentions: Mentions,
+                   english: EnglishFrequency = english_zipf,
                    rates: dict[float, float] | None = None) -> dict[str, float]:
     """The aboutness features of an issue against `index` (see the module's docstring).
 
-    `english` and `rates` default to English word frequencies and the index's own rates.
+    `mentions` are what `locate` resolved of the issue's names (`named` and `exact` come
+    from them); `english` and `rates` default to English word frequencies and the index's
+    own rates.
     """
     names = [name for name in dict.fromkeys([*queries.identifiers, *queries.errors])
              if name not in LANGUAGE_NAMES]
@@ -226,8 +202,8 @@ def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | No
         "term_excess": share - expected_share(terms, rates, english),
         "top_share": top_share(terms, in_top, term_idf(index.files_lexical, terms)),
         "dense_best": max(0.0, dense_best),
-        "named": 1.0 if named else 0.0,
-        "exact": 1.0 if names_exactly(index, queries) else 0.0,
+        "named": 1.0 if mentions.files else 0.0,
+        "exact": 1.0 if mentions.exact else 0.0,
         "imports_own": imports_own,
         "imports_other": imports_other,
     }

@@ -280,7 +280,7 @@ def locate(index: SearchIndex, text: str, params: Params | None = None, limit: i
     symbol_signals = {f"{corpus.symbols[i].path}::{corpus.symbols[i].qualname}":
                       candidates[i] for i in order[:SYMBOL_SIGNALS_KEPT]}
     about = about_features(index, queries, ranked[0] if ranked else None,
-                           max(dense.files.values(), default=0.0), bool(mentions.files))
+                           max(dense.files.values(), default=0.0), mentions)
     return Localization(files, symbols, confidence(features, params) if files else 0.0,
                         features, queries.shape, signals, related, symbol_signals,
                         aboutness(about, params.about_model(index.dense is not None)), about)

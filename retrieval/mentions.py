@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from retrieval.query import IssueQueries
+from retrieval.query import IssueQueries, is_code_name
 
 if TYPE_CHECKING:
     from retrieval.locate import SearchIndex
@@ -26,6 +26,9 @@ class Mentions:
         self.evidence: dict[str, list[str]] = defaultdict(list)
         self.symbol_evidence: dict[int, list[str]] = defaultdict(list)
         self.specific_names = 0
+        # Named exactly: a path with a directory (a frame's too), a link, a dotted name or a
+        # code-shaped name that is a file or specific symbol of this repository.
+        self.exact = False
 
     def add_file(self, path: str, weight: float, why: str) -> None:
         """Count `weight` for `path`, with why."""
@@ -46,12 +49,14 @@ def collect_mentions(index: SearchIndex, queries: IssueQueries) -> Mentions:
     mentions = Mentions()
     for written in queries.paths:
         matches = index.files_matching(written)
+        mentions.exact |= bool(matches) and "/" in written.strip("/")
         for path in matches:
             mentions.add_file(path, 1.0 / len(matches), f"the issue names `{written}`")
     for link in queries.links:
         # A link's path is from its repository's root: only the same path is this file.
         if link.path not in index.file_position:
             continue
+        mentions.exact = True
         mentions.add_file(link.path, 1.0, f"the issue links to `{link.path}`")
         symbol = index.innermost_symbol(link.path, link.line) if link.line else None
         if symbol is not None:
@@ -68,6 +73,7 @@ def collect_mentions(index: SearchIndex, queries: IssueQueries) -> Mentions:
                 mentions.add_symbol(index, symbol, 1.0 / len(matches), f"traceback frame {where}")
     for dotted in queries.dotted:
         found = index.resolve_dotted(dotted)
+        mentions.exact |= bool(found)
         files = {index.corpus.symbols[i].path for i in found}
         for i in found:
             mentions.add_symbol(index, i, 1.0 / max(len(files), 1),
@@ -78,6 +84,7 @@ def collect_mentions(index: SearchIndex, queries: IssueQueries) -> Mentions:
         if not found or len(files) > SPECIFIC_MAX_FILES:
             continue
         mentions.specific_names += 1
+        mentions.exact |= is_code_name(name)
         for i in found:
             mentions.add_symbol(index, i, 0.5 / len(files), f"defines `{name}`, named in the issue")
     return mentions

@@ -8,6 +8,8 @@ Pure functions over strings.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -33,6 +35,11 @@ _IMPORT = re.compile(r"^[ \t]*(?:>>>[ \t]*)?(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \
                      r"(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?)*))", re.M)
 # Words shaped like code: snake_case, camelCase/CamelCase with an inner capital, dunder.
 CODE_SHAPED = re.compile(r"^(?:_*[a-z0-9]+(?:_[a-z0-9]+)+_*|_*[A-Za-z][a-z0-9]*[A-Z]\w*|__\w+__)$")
+#: Python's own names: builtins, keywords and the methods of its built-in types.
+LANGUAGE_NAMES = frozenset(
+    [*dir(builtins), *keyword.kwlist, *keyword.softkwlist]
+    + [name for kind in (str, bytes, int, float, list, tuple, dict, set, frozenset)
+       for name in dir(kind)])
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,13 @@ class IssueQueries:
         if self.frames:
             return "traceback"
         return "code" if self.code or self.identifiers else "prose"
+
+
+def is_code_name(name: str) -> bool:
+    """Whether `name` is a name of someone's code: code-shaped (snake_case, camelCase) with a
+    lower-case letter (not an acronym like HTML), not a dunder and not Python's own."""
+    return (name not in LANGUAGE_NAMES and not name.startswith("__")
+            and CODE_SHAPED.match(name) is not None and any(c.islower() for c in name))
 
 
 _Item = TypeVar("_Item", bound=Hashable)

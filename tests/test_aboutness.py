@@ -16,13 +16,13 @@ from retrieval.aboutness import (
     import_flags,
     known_rates,
     name_weights,
-    names_exactly,
     term_share,
     top_share,
     unusual_weight,
 )
 from retrieval.gate import Silence, files_verdict, lexical_fired
 from retrieval.locate import SearchIndex, locate
+from retrieval.mentions import collect_mentions
 from retrieval.query import imported_packages, parse_issue
 from tests.evalfixture import ISSUES
 
@@ -70,7 +70,8 @@ def test_names_of_the_language_say_nothing_about_the_repository(
     queries = parse_issue("```python\nbasket = sorted(Cart().items)\nprint(basket)\n"
                           "basket.append(1)\n```\nValueError: bad")
     assert {"sorted", "print", "append", "items", "Cart"} <= set(queries.identifiers)
-    found = about_features(shop_search, queries, None, 0.0, False, english)
+    found = about_features(shop_search, queries, None, 0.0,
+                           collect_mentions(shop_search, queries), english)
     # Names weighed: Cart (0.5) and the unknown `basket` (1): a third of the weight is known.
     assert found["names_share"] == pytest.approx(0.5 / 1.5)
     assert found["names_known"] == pytest.approx(0.5 / 3)
@@ -91,7 +92,8 @@ def test_known_rates_and_the_share_expected_of_a_repository() -> None:
 def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> None:
     text = "Cart.total ignores the quantity of an sku"
     queries = parse_issue(text)
-    found = about_features(shop_search, queries, "shop/cart.py", 0.5, True, english)
+    mentions = collect_mentions(shop_search, queries)
+    found = about_features(shop_search, queries, "shop/cart.py", 0.5, mentions, english)
     assert set(found) == set(ABOUT_FEATURES)
     # Identifiers: Cart (weight 0.5) and total (0.25), from the dotted name; both defined.
     assert found["names_known"] == pytest.approx(0.75 / 3) and found["names_share"] == 1.0
@@ -100,7 +102,7 @@ def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> 
     known = set(shop_search.files_lexical.known(terms))
     assert found["term_share"] == pytest.approx(term_share(terms, known, english))
     rates = known_rates(shop_search.files_lexical.known, ZIPF)
-    assert about_features(shop_search, queries, "shop/cart.py", 0.5, True, english, rates)[
+    assert about_features(shop_search, queries, "shop/cart.py", 0.5, mentions, english, rates)[
         "term_excess"] == pytest.approx(found["term_share"]
                                         - expected_share(terms, rates, english))
     in_cart = set(shop_search.files_lexical.terms_in(shop_search.file_position["shop/cart.py"],
@@ -110,7 +112,8 @@ def test_about_features_of_an_issue_about_the_shop(shop_search: SearchIndex) -> 
 
 def test_about_features_of_an_issue_about_something_else(shop_search: SearchIndex) -> None:
     queries = parse_issue("My printer shows a bluetooth pairing error on the kitchen tablet")
-    found = about_features(shop_search, queries, None, -0.1, False, english)
+    found = about_features(shop_search, queries, None, -0.1,
+                           collect_mentions(shop_search, queries), english)
     assert found["names_known"] == 0.0 and found["names_share"] == 0.0
     assert found["term_share"] == 0.0  # no word of it is in the shop's code
     assert found["top_share"] == 0.0 and found["dense_best"] == 0.0 and found["named"] == 0.0
@@ -179,7 +182,7 @@ def test_import_flags_tell_this_package_from_only_others() -> None:
     ("xr.DataArray.rolling is slow", False),  # another library's names
 ])
 def test_exact_mentions(shop_search: SearchIndex, text: str, exact: bool) -> None:
-    assert names_exactly(shop_search, parse_issue(text)) is exact
+    assert collect_mentions(shop_search, parse_issue(text)).exact is exact
 
 
 def test_an_exact_mention_settles_aboutness() -> None:

@@ -16,7 +16,6 @@ from enum import StrEnum
 from navbot.evaluation.data import Instance
 from retrieval.offtopic import OfftopicText
 
-FOREIGN_PER_REPO = 12
 SEED = 17
 
 

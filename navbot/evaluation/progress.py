@@ -19,7 +19,6 @@ class EvalProgress:
         self.done = 0
         self.logs = logs
         self.negative_log = negative_log
-        self.false_posts = 0
         self._bar: Any = None
         if bar:
             from tqdm import tqdm
@@ -55,7 +54,6 @@ class EvalProgress:
         if self.negative_log is not None:
             self.negative_log.write(record)
         if record["would_post"]:
-            self.false_posts += 1
             self._say(f"navbot: would post on {record['kind']} issue {record['id']} asked of "
                       f"{repo} (confidence {record['confidence']:.2f}, about "
                       f"{record['about']:.2f})")

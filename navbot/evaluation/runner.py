@@ -152,11 +152,12 @@ class EvalRun:
             self.listener(slug, record)
             last = (search, sha)
         if last is not None and self.negatives is not None:
-            self._ask_negatives(slug, *last)
+            self._ask_negatives(slug, self.negatives(slug), *last)
 
-    def _ask_negatives(self, slug: str, search: SearchIndex, sha: str) -> None:
-        """Ask the negatives of `slug` of its index at its newest evaluated commit."""
-        for negative in self.negatives(slug) if self.negatives else []:
+    def _ask_negatives(self, slug: str, negatives: list[Negative], search: SearchIndex,
+                       sha: str) -> None:
+        """Ask `negatives` of `slug`'s index at its newest evaluated commit."""
+        for negative in negatives:
             found = locate(search, negative.text, self.params, limit=RANKED)
             record = {"kind": negative.kind.value, "id": negative.id, "repo": slug,
                       "split": negative.split, "base_commit": sha,
