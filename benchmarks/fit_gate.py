@@ -114,18 +114,23 @@ def posts(example: Example, gate: Gate) -> bool:
 
 def measure(examples: list[Example], gate: Gate) -> dict[str, Any]:
     """Coverage and precision on positives; false-post rates per kind of negative."""
-    positives = [e for e in examples if e.kind == "positive"]
-    posted = [e for e in positives if posts(e, gate)]
+    return tally([(e, posts(e, gate)) for e in examples])
+
+
+def tally(decided: list[tuple[Example, bool]]) -> dict[str, Any]:
+    """Coverage and precision of the positives posted, and how many negatives of each kind
+    were posted on, from (example, posted) pairs: one gate's, or a fold's gate each."""
+    positives = [e for e, _ in decided if e.kind == "positive"]
+    posted = [e for e, post in decided if post and e.kind == "positive"]
     result: dict[str, Any] = {
         "positives": len(positives), "posts": len(posted),
         "coverage": round(len(posted) / len(positives), 4) if positives else None,
         "precision": round(sum(e.hit for e in posted) / len(posted), 4) if posted else None}
     for key, kind, split in (("foreign", "foreign", ""), ("offtopic_fit", "offtopic", "fit"),
                              ("offtopic_held_out", "offtopic", "held_out")):
-        asked = [e for e in examples if e.kind == kind and e.split == split]
-        false = sum(posts(e, gate) for e in asked)
-        result[f"{key}_n"], result[f"{key}_posts"] = len(asked), false
-        result[f"{key}_rate"] = round(false / len(asked), 4) if asked else None
+        asked = [post for e, post in decided if e.kind == kind and e.split == split]
+        result[f"{key}_n"], result[f"{key}_posts"] = len(asked), sum(asked)
+        result[f"{key}_rate"] = round(sum(asked) / len(asked), 4) if asked else None
     return result
 
 
@@ -191,16 +196,7 @@ def held_out(examples: list[Example], lexical: bool = False) -> dict[str, Any] |
         if lexical:
             gate, test = fit_lexical(train, gate), without_dense(test)
         pooled += [(e, posts(e, gate)) for e in test]
-    positives = [(e, p) for e, p in pooled if e.kind == "positive"]
-    posted = [e for e, p in positives if p]
-    result: dict[str, Any] = {
-        "coverage": round(len(posted) / len(positives), 4),
-        "precision": round(sum(e.hit for e in posted) / len(posted), 4) if posted else None}
-    for key, kind, split in (("foreign", "foreign", ""), ("offtopic_fit", "offtopic", "fit"),
-                             ("offtopic_held_out", "offtopic", "held_out")):
-        asked = [p for e, p in pooled if e.kind == kind and e.split == split]
-        result[f"{key}_rate"] = round(sum(asked) / len(asked), 4) if asked else None
-    return result
+    return tally(pooled)
 
 
 def main() -> None:
