@@ -111,7 +111,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     settings = _settings(ctx)
     require_writable_home(settings.home)  # the SQLite state and queue live there
     state = StateStore(settings.state_url())
-    queue = JobQueue(settings)
+    queue = JobQueue(settings, state)
     now = time.time()
     report = {
         "installations": state.installations(),

@@ -51,11 +51,11 @@ def open_state(settings: Settings) -> StateStore:
     return state
 
 
-def open_queue(settings: Settings) -> JobQueue:
-    """The job queue, answering."""
+def open_queue(settings: Settings, state: StateStore) -> JobQueue:
+    """The job queue, answering, noting its jobs in `state`."""
     from navbot.queue import JobQueue
 
-    queue = JobQueue(settings)
+    queue = JobQueue(settings, state)
     queue.check()
     return queue
 
@@ -64,7 +64,8 @@ def web_ready(settings: Settings) -> tuple[StateStore, JobQueue]:
     """Everything the web app needs: the secret, the state database and the queue."""
     try:
         check_webhook_secret(settings)
-        return open_state(settings), open_queue(settings)
+        state = open_state(settings)
+        return state, open_queue(settings, state)
     except NavbotError as exc:
         raise one_line(exc) from None
 
@@ -73,6 +74,7 @@ def worker_ready(settings: Settings) -> tuple[StateStore, JobQueue]:
     """Everything a worker needs: the App's credentials, the state database and the queue."""
     try:
         check_app_credentials(settings)
-        return open_state(settings), open_queue(settings)
+        state = open_state(settings)
+        return state, open_queue(settings, state)
     except NavbotError as exc:
         raise one_line(exc) from None

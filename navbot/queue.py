@@ -61,14 +61,15 @@ FailureHandler = Callable[[Job, BaseException], None]
 class JobQueue:
     """Enqueue jobs by name and ids; in a worker, run them with the bound runner."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, state: StateStore | None = None) -> None:
+        """A queue of `settings`; jobs are noted in `state` (default: its own, when needed)."""
         self.settings = settings
         self.huey = _make_huey(settings)
         #: This process as the holder of job leases and locks (host, pid, random part).
         self.owner = new_owner()
         self._runner: JobRunner | None = None
         self._on_failure: FailureHandler | None = None
-        self._state: StateStore | None = None
+        self._state = state
         # Task ids of the jobs running in this process: only their leases are renewed, so a
         # lease left behind by a failure here lapses and is reclaimed like a dead worker's.
         self._running: set[str] = set()
@@ -325,8 +326,8 @@ class JobQueue:
             raise QueueError(f"cannot enqueue {job.key}: {type(exc).__name__}: {exc}") from exc
 
     def _lease_state(self) -> StateStore:
-        """The state database leases are noted in: the bound one, else the settings' own
-        (an enqueuing process such as the web app is no worker)."""
+        """The state database leases are noted in: the one given or bound, else the
+        settings' own, opened on the first enqueue."""
         if self._state is None:
             from navbot.state import StateStore
 

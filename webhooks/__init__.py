@@ -112,10 +112,10 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     secret = webhook_secret(settings)
     configure_logging()
     app = Flask("webhooks")
+    state = state if state is not None else StateStore(settings.state_url())
     app.extensions["navbot"] = Services(
         settings=settings, secret=secret,
-        queue=queue if queue is not None else JobQueue(settings),
-        state=state if state is not None else StateStore(settings.state_url()),
+        queue=queue if queue is not None else JobQueue(settings, state), state=state,
         router=router)
     app.register_blueprint(blueprint)
     return app
