@@ -10,9 +10,6 @@ how much of what the issue says this repository knows.
   each name weighted by how unusual it is in English (`Session` counts, `run` barely). Names
   of the language itself (`print`, `sorted`, `append`, `ValueError`, keywords) are left out:
   every snippet has them, and a large repository defines a method of the same name somewhere.
-- `names_used`: the issue's code-shaped names (`autodoc_typehints`, `keepAlive`) that the
-  repository does not define but a few of its source files have whole, as a config key,
-  a registered name or a keyword argument does; weighed and saturating like `names_known`.
 - `term_share`: of the issue's words, weighted by how unusual each is in ordinary English,
   the share this repository's files contain. "please", "work" weigh nothing; "bluetooth",
   "useeffect", "dataarray" weigh almost one, so it is the unusual words that must be known.
@@ -21,9 +18,6 @@ how much of what the issue says this repository knows.
   word counts by how much more often this repository knows words that rare
   (`english_rates`: per band of English frequency, the share of English words of that band
   its files contain). Words English does not have (identifiers) are expected at zero.
-- `history_share`, `history_excess`: the same two for the messages of the repository's
-  past changes: a repository's history names its features and its users' words
-  ("typehints", "napoleon"), which its code may spell otherwise (0 without history).
 - `top_share`: of the issue's words, weighted by their idf here (a word no file has weighs
   most), the share the best-ranked file contains: does one file explain the issue?
 - `dense_best`: the best similarity of the issue's sentences to a synthetic question.
@@ -50,15 +44,14 @@ from functools import cache
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from retrieval.query import LANGUAGE_NAMES, IssueQueries, is_code_name
+from retrieval.query import LANGUAGE_NAMES, IssueQueries
 
 if TYPE_CHECKING:
     from retrieval.lexical import LexicalIndex
     from retrieval.locate import SearchIndex
     from retrieval.mentions import Mentions
 
-ABOUT_FEATURES = ("names_known", "names_share", "names_used", "term_share", "term_excess",
-                  "history_share", "history_excess", "top_share",
+ABOUT_FEATURES = ("names_known", "names_share", "term_share", "term_excess", "top_share",
                   "dense_best", "named", "exact", "imports_own", "imports_other")
 NAMES_SATURATE = 3  # three names the repository defines say as much as thirty
 ZIPF_COMMON = 6.0  # words at least this frequent in English ("the", "is") weigh nothing
@@ -177,13 +170,6 @@ def name_weights(names: Sequence[str], defined: Callable[[str], bool],
     return (sum(w for name, w in weights.items() if defined(name)), sum(weights.values()))
 
 
-def used_weight(names: Sequence[str], defined: Callable[[str], bool],
-                used: Callable[[str], bool], english: EnglishFrequency) -> float:
-    """The English-rarity weight of the issue's code-shaped names used but not defined here."""
-    return sum(unusual_weight(english(name.lower())) for name in names
-               if is_code_name(name) and not defined(name) and used(name))
-
-
 def import_flags(imports: Sequence[str], provided: set[str]) -> tuple[float, float]:
     """(imports one of `provided`, imports third-party packages none of which is provided)."""
     third_party = [name for name in imports if name not in sys.stdlib_module_names]
@@ -212,20 +198,11 @@ def about_features(index: SearchIndex, queries: IssueQueries, top_file: str | No
     share = term_share(terms, known_terms, english)
     rates = rates if rates is not None else english_rates(index.files_lexical)
     imports_own, imports_other = import_flags(queries.imports, index.top_packages)
-    history_share = history_excess = 0.0
-    if index.history is not None:
-        history_share = term_share(terms, set(index.history.known(terms)), english)
-        history_excess = history_share - expected_share(
-            terms, english_rates(index.history.lexical), english)
     return {
         "names_known": min(1.0, known_names / NAMES_SATURATE),
         "names_share": known_names / all_names if all_names > 0 else 0.0,
-        "names_used": min(1.0, used_weight(names, index.defines, index.uses_verbatim,
-                                           english) / NAMES_SATURATE),
         "term_share": share,
         "term_excess": share - expected_share(terms, rates, english),
-        "history_share": history_share,
-        "history_excess": history_excess,
         "top_share": top_share(terms, in_top, term_idf(index.files_lexical, terms)),
         "dense_best": max(0.0, dense_best),
         "named": 1.0 if mentions.files else 0.0,

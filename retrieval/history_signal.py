@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -151,16 +151,6 @@ class HistorySignal:
             i for i, change in enumerate(self.changes)
             if (change.sha and change.sha in sha_set) or change.pull_request in pr_set)
         return HistorySignal(self.changes, self.lexical, self.hidden | hidden)
-
-    def known(self, tokens: Sequence[str]) -> list[str]:
-        """The `tokens` some visible change message has (hidden changes teach nothing)."""
-        found = self.lexical.known(tokens)
-        if not self.hidden:
-            return found
-        frequencies = self.lexical.document_frequencies(found)
-        return [token for token, frequency in zip(found, frequencies, strict=True)
-                if frequency > len(self.hidden)
-                or not set(self.lexical.documents_with(token)) <= self.hidden]
 
     def _scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 scores of the changes, zero for hidden ones (which then never rank)."""

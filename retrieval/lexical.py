@@ -209,14 +209,6 @@ class LexicalIndex:
                          if term_id < last else 0)
         return found
 
-    def documents_with(self, token: str) -> list[int]:
-        """The documents that contain `token`, in order (none for a term unknown here)."""
-        last = len(self.indptr) - 1
-        term_id = self.vocabulary.ids.get(token, last)
-        if term_id >= last:
-            return []
-        return [int(i) for i in self.indices[self.indptr[term_id]:self.indptr[term_id + 1]]]
-
     def terms_in(self, document: int, tokens: Sequence[str]) -> list[str]:
         """The `tokens` that occur in `document`, in the order given."""
         import numpy as np

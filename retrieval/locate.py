@@ -27,7 +27,7 @@ from retrieval.expand import Neighbourhood
 from retrieval.gate import Verdict, files_verdict, lexical_fired
 from retrieval.history_signal import HistorySignal, RelatedChange
 from retrieval.lexical import LexicalIndex, top_indices
-from retrieval.mentions import SPECIFIC_MAX_FILES, Mentions, collect_mentions
+from retrieval.mentions import Mentions, collect_mentions
 from retrieval.params import Params, default_params
 from retrieval.query import IssueQueries, parse_issue
 from retrieval.symbol_rank import (
@@ -176,18 +176,6 @@ class SearchIndex:
     def defines(self, name: str) -> bool:
         """Whether this repository defines `name`: a symbol, or a module or package."""
         return name in self.by_name or name in self.module_parts
-
-    def uses_verbatim(self, name: str) -> bool:
-        """Whether a few source files (tests aside) have `name` whole: a string or an attribute.
-
-        Config keys, registered names and keyword arguments are code names a repository
-        uses without defining them (`'autodoc_typehints'`); used in more files than
-        SPECIFIC_MAX_FILES, a name says little about where.
-        """
-        files = [self.corpus.files[i]
-                 for i in self.files_lexical.documents_with(name.lower().strip("_"))]
-        own = [path for path in files if not is_test_path(path)]
-        return 0 < len(own) <= SPECIFIC_MAX_FILES
 
     def files_matching(self, written: str) -> list[str]:
         """Indexed files a path written in an issue refers to (suffix match on components)."""

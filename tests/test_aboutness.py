@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
-from indexer.build import Indexer
-from indexer.gitrepo import GitRepo
-from navbot.config import Settings
 from retrieval.aboutness import (
     ABOUT_FEATURES,
     about_features,
@@ -23,15 +19,12 @@ from retrieval.aboutness import (
     term_share,
     top_share,
     unusual_weight,
-    used_weight,
 )
-from retrieval.corpus import DocumentCache
 from retrieval.gate import Silence, files_verdict, lexical_fired
 from retrieval.locate import SearchIndex, locate
 from retrieval.mentions import collect_mentions
 from retrieval.query import imported_packages, parse_issue
 from tests.evalfixture import ISSUES
-from tests.gitfixture import GitFixture
 
 # A made-up English: "please" and "cart" are common words, "sku" a rare one.
 ZIPF = {"please": 6.0, "the": 7.7, "cart": 3.0, "total": 4.5, "sku": 1.5}
@@ -82,56 +75,6 @@ def test_names_of_the_language_say_nothing_about_the_repository(
     # Names weighed: Cart (0.5) and the unknown `basket` (1): a third of the weight is known.
     assert found["names_share"] == pytest.approx(0.5 / 1.5)
     assert found["names_known"] == pytest.approx(0.5 / 3)
-
-
-def test_used_weight_counts_code_names_used_but_not_defined() -> None:
-    # retry_limit (weight 1) is used; Cart is defined (counted by names_known instead); sku
-    # is not code-shaped; max_wait is neither defined nor used.
-    used = {"retry_limit", "Cart", "sku"}.__contains__
-    defined = {"Cart"}.__contains__
-    assert used_weight(["retry_limit", "Cart", "sku", "max_wait"], defined, used,
-                       english) == 1.0
-
-
-def test_names_used_are_whole_names_in_a_few_source_files(tmp_path: Path,
-                                                          settings: Settings) -> None:
-    path = tmp_path / "svc"
-    GitFixture(path).commit("Initial", {
-        "svc/__init__.py": "",
-        "svc/config.py": 'DEFAULTS = {"retry_limit": 3, "shared_key": 1}\n',
-        **{f"svc/part{i}.py": f'def part{i}(options):\n    return options["shared_key"]\n'
-           for i in range(5)},
-        "tests/test_config.py": 'def test_it():\n    assert {"only_in_tests": 1}\n',
-    })
-    indexed = Indexer(settings).index(path)
-    search = SearchIndex.build(DocumentCache().build(GitRepo(path), indexed.facts))
-    assert search.uses_verbatim("retry_limit")
-    assert not search.uses_verbatim("only_in_tests")  # tests alone say nothing of the code
-    assert not search.uses_verbatim("shared_key")  # in six files: not specific
-    assert not search.uses_verbatim("max_wait")
-    queries = parse_issue("Setting retry_limit and max_wait in DEFAULTS has no effect")
-    found = about_features(search, queries, None, 0.0, collect_mentions(search, queries),
-                           english)
-    # DEFAULTS is defined (a constant); retry_limit is used (weight 1): a third of saturation.
-    assert found["names_used"] == pytest.approx(1 / 3)
-
-
-def test_history_share_counts_the_words_of_past_change_messages(
-        shop_search: SearchIndex) -> None:
-    # The shop's changes: "Initial shop", "Send receipts by email", "Document stock levels".
-    assert shop_search.history is not None
-    queries = parse_issue("Receipts sent twice, the cart is fine")
-    terms = content_terms(queries.tokens)
-    assert terms == ["receipts", "sent", "twice", "cart", "fine"]
-    known = set(shop_search.history.known(terms))
-    assert known == {"receipts"}
-    found = about_features(shop_search, queries, None, 0.0,
-                           collect_mentions(shop_search, queries), english)
-    # Weights by the made-up English: all 1 but cart (0.5): receipts is 1 of 4.5.
-    assert found["history_share"] == pytest.approx(1 / 4.5)
-    hidden = shop_search.history.hiding(
-        [c.sha for c in shop_search.history.changes if "receipts" in c.title], [])
-    assert hidden.known(terms) == []  # a hidden change's words are not known
 
 
 def test_known_rates_and_the_share_expected_of_a_repository() -> None:
