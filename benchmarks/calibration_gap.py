@@ -22,7 +22,7 @@ from pathlib import Path
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.calibrate_replay import replay, replay_before_fixes
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from retrieval.calibration import fix_examples
 from retrieval.params import default_params
 from retrieval.searcher import open_search

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from retrieval.aboutness import about_features
 from retrieval.locate import locate
 from retrieval.mentions import collect_mentions

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from index import one_file_commit  # benchmarks/index.py, beside this script
 
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from navbot.evaluation.metrics import percentile
 from retrieval.lexical import top_indices
 from retrieval.locate import locate

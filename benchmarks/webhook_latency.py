@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 from navbot.serving import gunicorn_child, listen
 from navbot.state import StateStore
 from webhooks import gunicorn_conf

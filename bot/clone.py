@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from navbot.errors import CloneError, RepositoryError
+from navbot.core.errors import CloneError, RepositoryError
 
 GIT_TIMEOUT_S = 1800
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.languages import grammar, language_for
-from navbot.errors import NavbotError, RepositoryError, UnknownCommitError
+from navbot.core.errors import NavbotError, RepositoryError, UnknownCommitError
 
 MAX_DIFF_BYTES = 64 * 1024
 MAX_FILES = 10

@@ -49,8 +49,8 @@ from bot.github_http import (
 )
 from bot.token_hosts import TokenHosts
 from indexer.refs import issue_refs
-from navbot.config import Settings
-from navbot.errors import GitHubAuthError, TokenRefusedError
+from navbot.core.config import Settings
+from navbot.core.errors import GitHubAuthError, TokenRefusedError
 from navbot.job import MAINTAINER_ASSOCIATIONS
 
 __all__ = ["CommentData", "GitHubApp", "InstallationClient", "IssueData", "ItemData",

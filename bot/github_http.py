@@ -16,7 +16,7 @@ from github.GithubException import GithubException, RateLimitExceededExceedsMaxW
 from github.Requester import Requester
 from urllib3.response import BaseHTTPResponse
 
-from navbot.errors import GitHubAuthError, GitHubError, RateLimitedError, TokenRefusedError
+from navbot.core.errors import GitHubAuthError, GitHubError, RateLimitedError, TokenRefusedError
 
 MAX_RATE_LIMIT_WAIT_S = 60.0
 PER_PAGE = 100

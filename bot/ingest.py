@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from navbot.config import Settings
+from navbot.core.config import Settings
 from navbot.state import StateStore
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from navbot.config import Settings
-from navbot.errors import UnsafeURLError
+from navbot.core.config import Settings
+from navbot.core.errors import UnsafeURLError
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 # github.com's API lives on its own host; GitHub Enterprise serves both from one.

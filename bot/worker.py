@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.decide import is_explicit, should_analyse, text_fingerprint
-from navbot.config import Settings
-from navbot.errors import JobBusyError, UnknownCommitError
+from navbot.core.config import Settings
+from navbot.core.errors import JobBusyError, UnknownCommitError
 from navbot.job import COMMANDS, Job
 from navbot.leases import LEASE_S
 from navbot.queue import JobQueue

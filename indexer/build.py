@@ -27,9 +27,9 @@ from indexer.languages import language_for
 from indexer.parse import extract, extract_many
 from indexer.resolve import resolve
 from indexer.store import IndexState, IndexStore
-from navbot.config import Settings, repo_key_for_path
-from navbot.errors import IndexStoreError
-from navbot.gc_pause import without_gc
+from navbot.core.config import Settings, repo_key_for_path
+from navbot.core.errors import IndexStoreError
+from navbot.core.gc_pause import without_gc
 
 Progress = Callable[[str, int, int], None]
 POOL_MIN_BYTES = 4_000_000  # below this, starting worker processes costs more than it saves

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from navbot.errors import TargetNotFoundError
+from navbot.core.errors import TargetNotFoundError
 
 if TYPE_CHECKING:
     import networkx as nx

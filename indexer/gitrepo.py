@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from navbot.errors import RepositoryError, UnknownCommitError
+from navbot.core.errors import RepositoryError, UnknownCommitError
 
 # Unit and record separators cannot appear in sane commit metadata, so they delimit fields.
 _LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B%x1f"

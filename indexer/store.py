@@ -28,8 +28,8 @@ import orjson
 from indexer.facts import FileFacts, facts_from_json, facts_to_json
 from indexer.gitrepo import CommitRecord, FileChange
 from indexer.graph import GraphData, graph_from_json
-from navbot.errors import IndexLockedError, IndexStoreError
-from navbot.gc_pause import without_gc
+from navbot.core.errors import IndexLockedError, IndexStoreError
+from navbot.core.gc_pause import without_gc
 
 SCHEMA_VERSION = 1
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from navbot.config import Settings
-from navbot.errors import RepositoryError
+from navbot.core.config import Settings
+from navbot.core.errors import RepositoryError
 
 if TYPE_CHECKING:
     from indexer.build import Progress

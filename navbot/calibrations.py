@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from navbot.atomic import write_atomically
-from navbot.config import Settings
-from navbot.errors import RepositoryError
+from navbot.core.atomic import write_atomically
+from navbot.core.config import Settings
+from navbot.core.errors import RepositoryError
 
 CALIBRATION_FILE = "calibration.json"
 TARGET_PRECISION = 0.9

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from navbot import __version__
-from navbot.config import Settings, load_settings
-from navbot.errors import HomeError, InputError, Interrupted, NavbotError
-from navbot.gc_pause import paused_gc
-from navbot.home import require_writable_home
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import HomeError, InputError, Interrupted, NavbotError
+from navbot.core.gc_pause import paused_gc
+from navbot.core.home import require_writable_home
 
 if TYPE_CHECKING:
     from navbot.evaluation.negatives import Negative

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.queue import SHUTDOWN_GRACE_S
 
 
@@ -104,7 +104,7 @@ RECENT_FAILURES = 20  # failed jobs `status` lists; it counts them all
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Installations, repositories and their index, the queue, and failed jobs."""
-    from navbot.home import require_writable_home
+    from navbot.core.home import require_writable_home
     from navbot.queue import JobQueue
     from navbot.state import StateStore
 

@@ -27,8 +27,8 @@ from navbot.calibrations import (
     calibration_file,
     save_calibration,
 )
-from navbot.config import Settings, load_settings
-from navbot.errors import CalibrationError, RepositoryError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import CalibrationError, RepositoryError
 
 if TYPE_CHECKING:
     from indexer.build import Progress

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 
 if TYPE_CHECKING:
-    from navbot.config import Settings
+    from navbot.core.config import Settings
     from navbot.queue import JobQueue
     from navbot.state import StateStore
 
@@ -41,7 +41,7 @@ def check_app_credentials(settings: Settings) -> None:
 
 def open_state(settings: Settings) -> StateStore:
     """The state database, its tables created, answering a query."""
-    from navbot.errors import StateError
+    from navbot.core.errors import StateError
     from navbot.state import StateStore
 
     state = StateStore(settings.state_url())

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from navbot.config import Settings, load_settings
-from navbot.errors import ConfigError, RunNotFoundError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import ConfigError, RunNotFoundError
 
 
 def _settings(ctx: click.Context) -> Settings:

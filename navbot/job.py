@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 
 #: Every job a worker knows, with the arguments it requires.
 JOB_ARGS: dict[str, tuple[str, ...]] = {

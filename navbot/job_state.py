@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from navbot.errors import StateError
+from navbot.core.errors import StateError
 from navbot.leases import QUEUED
 from navbot.state_schema import failed_jobs, job_leases, locks, storable
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from navbot.config import Settings
-from navbot.errors import JobBusyError, NavbotError, QueueError, RateLimitedError, StateError
+from navbot.core.config import Settings
+from navbot.core.errors import JobBusyError, NavbotError, QueueError, RateLimitedError, StateError
 from navbot.job import Job, JobError
 from navbot.leases import (
     HEARTBEAT_S,

@@ -34,10 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from navbot.errors import StateError
+from navbot.core.errors import StateError
 
 if TYPE_CHECKING:
-    from navbot.config import Settings
+    from navbot.core.config import Settings
 
 metadata = MetaData()
 

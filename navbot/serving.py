@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 
 log = logging.getLogger("navbot.serve")
 

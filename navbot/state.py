@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from navbot.errors import StateError
+from navbot.core.errors import StateError
 from navbot.job_state import JobState
 from navbot.records import Thread
 from navbot.state_schema import (

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.exc import SQLAlchemyError
 
 from navbot import __version__
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 
 if TYPE_CHECKING:
-    from navbot.config import Settings
+    from navbot.core.config import Settings
     from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.telemetry")

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from navbot.errors import ConfigError
+from navbot.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np

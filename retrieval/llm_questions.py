@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
-from navbot.atomic import write_atomically
-from navbot.config import Settings
-from navbot.errors import LLMError
+from navbot.core.atomic import write_atomically
+from navbot.core.config import Settings
+from navbot.core.errors import LLMError
 from navbot.llm.client import LLMClient, RunBudget, UsageLedger, estimate_tokens, trim_to_tokens
 from navbot.llm.outputs import parse_symbol_questions
 from navbot.llm.prompts import load_prompt

@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from navbot.errors import ConfigError
+from navbot.core.errors import ConfigError
 
 
 class Split(StrEnum):

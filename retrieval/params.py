@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from navbot.errors import ConfigError
+from navbot.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from indexer.build import Indexer, Progress
 from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
-from navbot.config import Settings
-from navbot.gc_pause import without_gc
+from navbot.core.config import Settings
+from navbot.core.gc_pause import without_gc
 from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.dense import DenseSignal, question_items
 from retrieval.embed import Embedder

@@ -18,9 +18,9 @@ from urllib.parse import urlparse
 
 import orjson
 
-from navbot.atomic import write_atomically
-from navbot.config import Settings
-from navbot.errors import IndexStoreError
+from navbot.core.atomic import write_atomically
+from navbot.core.config import Settings
+from navbot.core.errors import IndexStoreError
 from retrieval.embed import Embedder, Progress, text_hash
 
 UPSERT_BATCH = 2000  # ids per delete call

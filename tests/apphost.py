@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from bot.worker import Worker
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.queue import JobQueue
 from navbot.state import StateStore
 from tests.deliveries import delivery_headers, load_payload

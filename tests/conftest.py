@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.job import Job
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex

@@ -8,7 +8,7 @@ import pytest
 from bot.also_change import AlsoChange, also_change, doc_paths
 from indexer.build import Indexer
 from indexer.graph import GraphData
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from tests.evalfixture import CART, INVENTORY, PRICING, TESTS, build_eval_repo
 from tests.gitfixture import GitFixture
 

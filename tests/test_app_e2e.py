@@ -18,7 +18,7 @@ from bot.worker import Worker
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.cli import main
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.queue import JobQueue
 from navbot.runs import RunStore
 from navbot.state import StateStore

@@ -25,7 +25,7 @@ from navbot.calibrations import (
 )
 from navbot.cli import main
 from navbot.cli_calibrate import calibrate_repository, format_calibration
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.state import StateStore
 from retrieval.calibration import (
     ALREADY_FIXED,

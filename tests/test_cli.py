@@ -14,8 +14,8 @@ from filelock import FileLock
 
 import indexer.build
 from navbot.cli import main
-from navbot.config import load_settings, repo_key_for_path
-from navbot.errors import ConfigError, HomeError, InputError
+from navbot.core.config import load_settings, repo_key_for_path
+from navbot.core.errors import ConfigError, HomeError, InputError
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.gitfixture import GitFixture
 

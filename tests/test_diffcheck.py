@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.diffcheck import MAX_DIFF_BYTES, MAX_FILES, check_diff, diff_files
-from navbot.errors import RepositoryError, UnknownCommitError
+from navbot.core.errors import RepositoryError, UnknownCommitError
 from tests.gitfixture import GitFixture
 
 CALC = '''"""Arithmetic."""

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from navbot.cli import main
-from navbot.config import Settings
+from navbot.core.config import Settings
 from navbot.evaluation.data import load_dataset
 from navbot.evaluation.report import CsvLog
 from navbot.evaluation.runner import EvalRun

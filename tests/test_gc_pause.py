@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from navbot.gc_pause import paused_gc, without_gc
+from navbot.core.gc_pause import paused_gc, without_gc
 
 
 def test_pause_disables_and_restores_even_on_error() -> None:

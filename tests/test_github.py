@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.clone import head_commit, sync_mirror
 from bot.github import GitHubApp, InstallationClient, RepoClient
-from navbot.config import Settings, load_settings
-from navbot.errors import (
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import (
     CloneError,
     GitHubAuthError,
     GitHubError,

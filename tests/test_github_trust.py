@@ -19,8 +19,8 @@ from bot.pipeline.model import Composed
 from bot.pipeline.runner import Run, RunInputs
 from bot.repo_config import RepoConfig
 from bot.token_hosts import TokenHosts
-from navbot.config import Settings, load_settings
-from navbot.errors import CloneError, GitHubAuthError, TokenRefusedError, UnsafeURLError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import CloneError, GitHubAuthError, TokenRefusedError, UnsafeURLError
 from navbot.llm.client import RunBudget
 from navbot.records import Thread
 from navbot.runs import RunStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.build import Indexer
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from tests.gitfixture import GitFixture
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings
+from navbot.core.config import Settings
 from tests.gitfixture import GitFixture
 
 
@@ -85,7 +85,7 @@ def test_history_stops_at_the_indexed_commit(settings: Settings, history_repo) -
 
 
 def test_history_window_setting_caps_commits(home: Path, history_repo) -> None:
-    from navbot.config import load_settings
+    from navbot.core.config import load_settings
 
     repo, shas = history_repo
     graph = Indexer(load_settings(history_max_commits=2)).index(repo.path).graph
@@ -95,7 +95,7 @@ def test_history_window_setting_caps_commits(home: Path, history_repo) -> None:
 
 def test_skip_rules_cover_vendored_large_ignored_and_minified(home: Path, tmp_path: Path
                                                                ) -> None:
-    from navbot.config import load_settings
+    from navbot.core.config import load_settings
 
     repo = GitFixture(tmp_path / "skips")
     repo.commit("files", {

@@ -21,8 +21,8 @@ ALLOWED = {
     "navbot/llm": set(),
 }
 # `navbot`'s CLI and evaluation sit on top of everything; its other modules are the core.
-CORE_ONLY = {"navbot.atomic", "navbot.calibrations", "navbot.config", "navbot.errors",
-             "navbot.gc_pause", "navbot.job", "navbot.llm", "navbot.queue", "navbot.records",
+CORE_ONLY = {"navbot.core", "navbot.calibrations",
+             "navbot.job", "navbot.llm", "navbot.queue", "navbot.records",
              "navbot.runs", "navbot.state", "navbot.telemetry"}
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from navbot.config import Settings, load_settings
-from navbot.errors import LLMBudgetError, LLMUnavailableError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import LLMBudgetError, LLMUnavailableError
 from navbot.llm.client import LLMClient, MemoryLedger, RunBudget, trim_to_tokens
 from navbot.llm.outputs import (
     Suggested,

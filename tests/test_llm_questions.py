@@ -16,7 +16,7 @@ import pytest
 from indexer.build import Indexer, IndexResult
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings, load_settings
+from navbot.core.config import Settings, load_settings
 from navbot.llm.client import LLMClient, MemoryLedger
 from navbot.llm.prompts import load_prompt
 from navbot.runs import RunStore

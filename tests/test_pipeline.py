@@ -18,8 +18,8 @@ from bot.pipeline.runner import RunInputs, StageSpec
 from bot.repo_config import RepoConfig
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings, load_settings
-from navbot.errors import RepositoryError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import RepositoryError
 from navbot.runs import RunStore
 from navbot.state import StateStore
 from retrieval.locate import SearchIndex

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from navbot.config import Settings, load_settings
-from navbot.errors import JobBusyError, QueueError, RateLimitedError
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import JobBusyError, QueueError, RateLimitedError
 from navbot.job import Job
 from navbot.queue import JobQueue
 from navbot.records import Thread

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from navbot.job import Job
 from navbot.queue import JobQueue
 

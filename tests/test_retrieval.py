@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.cli import main
-from navbot.config import Settings
+from navbot.core.config import Settings
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex, is_test_path, locate
 from retrieval.params import Params, default_params

@@ -11,7 +11,7 @@ from typing import Any
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings
+from navbot.core.config import Settings
 from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.doc_markup import is_doc_path
 from retrieval.embed import Embedder

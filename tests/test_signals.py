@@ -12,7 +12,7 @@ import pytest
 from indexer.build import Indexer
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings
+from navbot.core.config import Settings
 from retrieval.dense import dense_queries
 from retrieval.embed import Embedder
 from retrieval.expand import Neighbourhood

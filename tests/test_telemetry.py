@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from navbot.cli import main
-from navbot.config import load_settings
+from navbot.core.config import load_settings
 from navbot.runs import RunStore
 from navbot.state import StateStore
 from navbot.telemetry import (

@@ -14,8 +14,8 @@ import numpy as np
 import orjson
 import pytest
 
-from navbot.config import Settings
-from navbot.errors import ConfigError, IndexStoreError
+from navbot.core.config import Settings
+from navbot.core.errors import ConfigError, IndexStoreError
 from retrieval.embed import CHUNK, Embedder, Progress, text_hash
 from retrieval.vectors import (
     VectorCollection,

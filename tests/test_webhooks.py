@@ -26,8 +26,8 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from navbot.config import load_settings
-from navbot.errors import ConfigError
+from navbot.core.config import load_settings
+from navbot.core.errors import ConfigError
 from navbot.job import Job
 from navbot.queue import JobQueue
 from navbot.state import PENDING_GRACE_S, StateStore
@@ -512,7 +512,7 @@ def test_log_lines_carry_the_delivery_id(client: FlaskClient, webhook_secret: st
 def test_webhook_path_imports_nothing_heavy(home: Path) -> None:
     script = (
         "import sys, json\n"
-        "from navbot.config import load_settings\n"
+        "from navbot.core.config import load_settings\n"
         "from webhooks import create_app\n"
         "create_app(load_settings(webhook_secret='s')).test_client().get('/healthz')\n"
         "print(json.dumps(sorted(m for m in ('torch', 'chromadb', 'github',"

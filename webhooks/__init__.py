@@ -14,12 +14,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from navbot.errors import ConfigError
+from navbot.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from navbot.config import Settings
+    from navbot.core.config import Settings
     from navbot.queue import JobQueue
     from navbot.state import StateStore
     from webhooks.router import Router
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     """
     from flask import Flask
 
-    from navbot.config import load_settings
+    from navbot.core.config import load_settings
     from navbot.queue import JobQueue
     from navbot.state import StateStore
 

@@ -34,8 +34,8 @@ def on_starting(server: Any) -> None:
     one line instead of a traceback per worker.
     """
     from navbot.cli_preflight import web_ready
-    from navbot.config import load_settings
-    from navbot.errors import NavbotError
+    from navbot.core.config import load_settings
+    from navbot.core.errors import NavbotError
 
     try:
         web_ready(load_settings())

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from navbot.errors import NavbotError
+from navbot.core.errors import NavbotError
 from navbot.job import FULL_NAME, MAX_ID, MAX_NUMBER
 
 #: Arrays and objects nest at most this deep; GitHub's payloads nest less than ten.

@@ -15,7 +15,7 @@ from typing import IO
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from navbot.errors import QueueError, StateError
+from navbot.core.errors import QueueError, StateError
 from navbot.job import DELIVERY_ID, Job, JobError
 from webhooks import LOGGER_NAME, Services, current_delivery, services
 from webhooks.payloads import PayloadError, action_of, parse_body, shown

@@ -12,7 +12,7 @@ from bot.comment import FileHit, RelatedItem, SymbolHit
 from bot.pipeline.model import Located, Understanding
 from bot.pipeline.runner import Run
 from bot.repo_config import is_ignored
-from navbot.errors import LLMError, PipelineError
+from navbot.core.errors import LLMError, PipelineError
 from retrieval.locate import RankedFile, locate
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from bot.comment import MARKER, answer_fingerprint, compose
 from bot.decide import CommentAction, plan_comment
 from bot.pipeline.model import Composed, Posted
 from bot.pipeline.runner import Run
-from navbot.errors import PipelineError
+from navbot.core.errors import PipelineError
 from navbot.records import Thread
 
 REDACTED = "[redacted]"

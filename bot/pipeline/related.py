@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.comment import RelatedItem
 from bot.pipeline.model import Related, Understanding
 from bot.pipeline.runner import Run
-from navbot.errors import PipelineError
+from navbot.core.errors import PipelineError
 from retrieval.related_issues import related_issues
 
 

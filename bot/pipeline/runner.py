@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from navbot.errors import JobBusyError, NavbotError, RateLimitedError, RunLimitError
+from navbot.core.errors import JobBusyError, NavbotError, RateLimitedError, RunLimitError
 
 if TYPE_CHECKING:
     from bot.pipeline.env import RunEnv

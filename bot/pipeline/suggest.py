@@ -15,7 +15,7 @@ from bot.also_change import AlsoChange
 from bot.comment import SymbolHit
 from bot.pipeline.model import Located, Suggestion, Understanding
 from bot.pipeline.runner import Run
-from navbot.errors import LLMError, PipelineError
+from navbot.core.errors import LLMError, PipelineError
 
 if TYPE_CHECKING:
     from navbot.llm.client import LLMClient

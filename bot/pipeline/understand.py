@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.pipeline.model import Understanding
 from bot.pipeline.runner import Run
-from navbot.errors import LLMError
+from navbot.core.errors import LLMError
 from retrieval.query import parse_issue
 
 MAX_ISSUE_CHARS = 20_000  # the LLM sees at most this much of a long issue

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.facts import FileFacts
-from navbot.errors import EvalDataError
+from navbot.core.errors import EvalDataError
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
 PSEUDO_SPANS = frozenset({"imports", "impl"})

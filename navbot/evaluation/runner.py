@@ -18,8 +18,8 @@ from typing import Any
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.config import Settings
-from navbot.errors import NavbotError
+from navbot.core.config import Settings
+from navbot.core.errors import NavbotError
 from navbot.evaluation.data import (
     Instance,
     Skipped,

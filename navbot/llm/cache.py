@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from navbot.atomic import write_atomically
+from navbot.core.atomic import write_atomically
 
 log = logging.getLogger("navbot.llm")
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from navbot.config import Settings
-from navbot.errors import LLMBudgetError, LLMUnavailableError
+from navbot.core.config import Settings
+from navbot.core.errors import LLMBudgetError, LLMUnavailableError
 from navbot.llm.cache import CallCache, RecordedReply, RecordedRequest
 from navbot.llm.prompts import Prompt
 

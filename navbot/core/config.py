@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from navbot.errors import ConfigError
+from navbot.core.errors import ConfigError
 
 #: Directory names that hold vendored or generated code; users never want them indexed.
 DEFAULT_SKIP_DIRS = (

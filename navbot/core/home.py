@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from navbot.errors import HomeError
+from navbot.core.errors import HomeError
 
 
 def require_writable_home(home: Path) -> Path:
