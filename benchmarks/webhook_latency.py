@@ -61,9 +61,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.state.store import StateStore
 from navbot.core.errors import NavbotError
 from navbot.serving import gunicorn_child, listen
-from navbot.state import StateStore
 from webhooks import gunicorn_conf
 
 BENCHMARKS = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from navbot.job import COMMANDS
-from navbot.records import Thread
+from bot.state.job import COMMANDS
+from bot.state.records import Thread
 
 #: What happens to the one comment.
 CommentAction = Literal["create", "edit", "unchanged", "silent"]

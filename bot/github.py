@@ -47,11 +47,11 @@ from bot.github_http import (
     new_github,
     retry_policy,
 )
+from bot.state.job import MAINTAINER_ASSOCIATIONS
 from bot.token_hosts import TokenHosts
 from indexer.refs import issue_refs
 from navbot.core.config import Settings
 from navbot.core.errors import GitHubAuthError, TokenRefusedError
-from navbot.job import MAINTAINER_ASSOCIATIONS
 
 __all__ = ["CommentData", "GitHubApp", "InstallationClient", "IssueData", "ItemData",
            "RepoClient", "RepoRef"]

@@ -12,8 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.state.store import StateStore
 from navbot.core.config import Settings
-from navbot.state import StateStore
 
 if TYPE_CHECKING:
     from bot.github import RepoClient

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.decide import is_explicit, should_analyse, text_fingerprint
+from bot.state.job import COMMANDS, Job
+from bot.state.leases import LEASE_S
+from bot.state.queue import JobQueue
+from bot.state.store import StateStore
 from navbot.core.config import Settings
 from navbot.core.errors import JobBusyError, UnknownCommitError
-from navbot.job import COMMANDS, Job
-from navbot.leases import LEASE_S
-from navbot.queue import JobQueue
-from navbot.state import StateStore
 
 if TYPE_CHECKING:
     from bot.github import GitHubApp, RepoClient
-    from navbot.runs import RunStore
+    from bot.state.runs import RunStore
     from retrieval.locate import SearchIndex
 
 log = logging.getLogger("navbot.worker")
@@ -171,7 +171,7 @@ class Worker:
             run_id = self._analyse(installation_id, repo_id, full_name, number, trigger,
                                    comment_id, delivery_id)
         if run_id is not None and self.settings.otel_endpoint:
-            from navbot.telemetry import export_run
+            from bot.state.telemetry import export_run
 
             # Outside the lock: a slow collector must not hold up this issue's next run.
             export_run(self.settings, self.runs, run_id)
@@ -276,7 +276,7 @@ class Worker:
     def runs(self) -> RunStore:
         """Analysis runs, checkpoints and traces, in the state database."""
         if self._runs is None:
-            from navbot.runs import RunStore
+            from bot.state.runs import RunStore
 
             self._runs = RunStore(self.state.engine)
         return self._runs

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
+from bot.state.queue import SHUTDOWN_GRACE_S
 from navbot.core.config import Settings, load_settings
-from navbot.queue import SHUTDOWN_GRACE_S
 
 
 def _settings(ctx: click.Context, **overrides: object) -> Settings:
@@ -104,9 +104,9 @@ RECENT_FAILURES = 20  # failed jobs `status` lists; it counts them all
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Installations, repositories and their index, the queue, and failed jobs."""
+    from bot.state.queue import JobQueue
+    from bot.state.store import StateStore
     from navbot.core.home import require_writable_home
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
 
     settings = _settings(ctx)
     require_writable_home(settings.home)  # the SQLite state and queue live there

@@ -63,7 +63,7 @@ def _resolve_target(settings: Settings, target: str) -> _Target:
                        items)
     if not _FULL_NAME.fullmatch(target):
         raise RepositoryError(f"{target}: no such directory, and not an owner/repo name")
-    from navbot.state import StateStore
+    from bot.state.store import StateStore
 
     state = StateStore(settings.state_url())
     row = next((r for r in state.repositories()

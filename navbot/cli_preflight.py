@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from navbot.core.errors import NavbotError
 
 if TYPE_CHECKING:
+    from bot.state.queue import JobQueue
+    from bot.state.store import StateStore
     from navbot.core.config import Settings
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
 
 def one_line(exc: NavbotError) -> NavbotError:
     """The same error with its message on one line (drivers add "Background on…" lines)."""
@@ -41,8 +41,8 @@ def check_app_credentials(settings: Settings) -> None:
 
 def open_state(settings: Settings) -> StateStore:
     """The state database, its tables created, answering a query."""
+    from bot.state.store import StateStore
     from navbot.core.errors import StateError
-    from navbot.state import StateStore
 
     state = StateStore(settings.state_url())
     if not state.reachable():
@@ -53,7 +53,7 @@ def open_state(settings: Settings) -> StateStore:
 
 def open_queue(settings: Settings, state: StateStore) -> JobQueue:
     """The job queue, answering, noting its jobs in `state`."""
-    from navbot.queue import JobQueue
+    from bot.state.queue import JobQueue
 
     queue = JobQueue(settings, state)
     queue.check()

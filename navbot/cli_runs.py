@@ -21,7 +21,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _store(settings: Settings) -> Any:
-    from navbot.runs import RunStore
+    from bot.state.runs import RunStore
 
     return RunStore.for_settings(settings)
 
@@ -89,7 +89,7 @@ def trace(ctx: click.Context, run_id: str, as_json: bool, otlp: bool) -> None:
 
 
 def _export(settings: Settings, store: Any, run_id: str) -> None:
-    from navbot.telemetry import export_run, trace_id_for, traces_url
+    from bot.state.telemetry import export_run, trace_id_for, traces_url
 
     if not settings.otel_endpoint:
         raise ConfigError("--otlp needs a collector: set NAVBOT_OTEL_ENDPOINT "

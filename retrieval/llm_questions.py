@@ -36,7 +36,7 @@ from retrieval.questions import first_sentence, is_public
 from retrieval.vectors import VectorItem
 
 if TYPE_CHECKING:
-    from navbot.runs import RunStore
+    from bot.state.runs import RunStore
 
 log = logging.getLogger("navbot.index")
 
@@ -296,7 +296,7 @@ class StateLedger:
 
     def _store(self) -> RunStore:
         if self._runs is None:
-            from navbot.runs import RunStore
+            from bot.state.runs import RunStore
 
             self._runs = RunStore.for_settings(self.settings)
         return self._runs

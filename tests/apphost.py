@@ -9,10 +9,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from bot.state.queue import JobQueue
+from bot.state.store import StateStore
 from bot.worker import Worker
 from navbot.core.config import Settings, load_settings
-from navbot.queue import JobQueue
-from navbot.state import StateStore
 from tests.deliveries import delivery_headers, load_payload
 from tests.evalfixture import build_eval_repo
 from tests.github_double import GitHubDouble

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.state.job import Job
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.core.config import Settings, load_settings
-from navbot.job import Job
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex
 from tests.evalfixture import build_eval_repo
@@ -66,8 +66,8 @@ def webhook_secret() -> str:
 @pytest.fixture
 def app(home: Path, webhook_secret: str) -> Flask:
     """The webhook app on the temporary home, with a real SQLite queue and state store."""
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
+    from bot.state.queue import JobQueue
+    from bot.state.store import StateStore
     from webhooks import create_app
 
     app_settings = load_settings(webhook_secret=webhook_secret)

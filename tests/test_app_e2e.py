@@ -14,14 +14,14 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from bot.comment import MARKER
+from bot.state.queue import JobQueue
+from bot.state.runs import RunStore
+from bot.state.store import StateStore
 from bot.worker import Worker
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.cli import main
 from navbot.core.config import Settings, load_settings
-from navbot.queue import JobQueue
-from navbot.runs import RunStore
-from navbot.state import StateStore
 from retrieval.searcher import open_search
 from retrieval.text import tokenize
 from tests.deliveries import delivery_headers, load_payload

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bot.state.store import StateStore
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
@@ -26,7 +27,6 @@ from navbot.calibrations import (
 from navbot.cli import main
 from navbot.cli_calibrate import calibrate_repository, format_calibration
 from navbot.core.config import Settings, load_settings
-from navbot.state import StateStore
 from retrieval.calibration import (
     ALREADY_FIXED,
     NO_EARLIER_CODE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.decide import is_explicit, plan_comment, should_analyse, text_fingerprint
-from navbot.records import Thread
+from bot.state.records import Thread
 from retrieval.related_issues import PastItem, related_issues
 
 FRESH = Thread(repo_id=1, number=7)

@@ -18,13 +18,13 @@ from bot.pipeline.env import IndexedRepo, RunEnv, Thresholds
 from bot.pipeline.model import Composed
 from bot.pipeline.runner import Run, RunInputs
 from bot.repo_config import RepoConfig
+from bot.state.records import Thread
+from bot.state.runs import RunStore
+from bot.state.store import StateStore
 from bot.token_hosts import TokenHosts
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import CloneError, GitHubAuthError, TokenRefusedError, UnsafeURLError
 from navbot.llm.client import RunBudget
-from navbot.records import Thread
-from navbot.runs import RunStore
-from navbot.state import StateStore
 from retrieval.params import default_params
 from tests.gitfixture import GitFixture
 from tests.github_double import BOT_LOGIN, GitHubDouble

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
+from bot.state.runs import RunStore
+from bot.state.store import StateStore
 from indexer.build import Indexer, IndexResult
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
 from navbot.core.config import Settings, load_settings
 from navbot.llm.client import LLMClient, MemoryLedger
 from navbot.llm.prompts import load_prompt
-from navbot.runs import RunStore
-from navbot.state import StateStore
 from retrieval.embed import Embedder
 from retrieval.llm_questions import (
     STORE_FILE,

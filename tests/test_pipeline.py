@@ -16,12 +16,12 @@ from bot.pipeline.env import IndexedRepo, RunEnv, Thresholds
 from bot.pipeline.model import Composed, Located
 from bot.pipeline.runner import RunInputs, StageSpec
 from bot.repo_config import RepoConfig
+from bot.state.runs import RunStore
+from bot.state.store import StateStore
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import RepositoryError
-from navbot.runs import RunStore
-from navbot.state import StateStore
 from retrieval.locate import SearchIndex
 from retrieval.params import default_params
 from retrieval.searcher import open_search

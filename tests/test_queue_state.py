@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.state.job import Job
+from bot.state.queue import JobQueue
+from bot.state.records import Thread
+from bot.state.store import StateStore
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import JobBusyError, QueueError, RateLimitedError
-from navbot.job import Job
-from navbot.queue import JobQueue
-from navbot.records import Thread
-from navbot.state import StateStore
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_busy_and_rate_limited_jobs_run_again_later(tmp_path: Path,
     # Busy: scheduled again a few seconds later without using up a retry (it has none).
     assert len(attempts) == 1 and queue.huey.scheduled_count() == 1 and failures == []
     queue.huey.storage.flush_schedule()
-    monkeypatch.setattr("navbot.queue.BUSY_RETRY_S", 0.0)
-    monkeypatch.setattr("navbot.queue.MIN_RATE_LIMIT_WAIT_S", 0.0)
+    monkeypatch.setattr("bot.state.queue.BUSY_RETRY_S", 0.0)
+    monkeypatch.setattr("bot.state.queue.MIN_RATE_LIMIT_WAIT_S", 0.0)
     queue.enqueue(job(1))
     queue.run_pending()  # rate limited, then done: the retry comes due at once
     assert len(attempts) == 3 and failures == []
@@ -245,7 +245,7 @@ def test_the_job_of_a_lapsed_lease_runs_again_under_its_task_id(tmp_path: Path) 
 
 
 def test_a_dead_local_worker_is_recovered_at_once_with_its_locks(tmp_path: Path) -> None:
-    from navbot.leases import this_host
+    from bot.state.leases import this_host
 
     ran: list[str] = []
     queue, state = _worker_queue(tmp_path, ran, [])
@@ -296,7 +296,7 @@ def test_renewing_pushes_back_the_leases_and_locks_of_their_owner(state: StateSt
 
 
 def test_the_abandoned_rule() -> None:
-    from navbot.leases import QUEUED, abandoned, exhausted
+    from bot.state.leases import QUEUED, abandoned, exhausted
 
     def alive(pid: int) -> bool:
         return pid == 10
@@ -336,7 +336,7 @@ def test_twenty_fresh_homes_each_created_by_two_processes_at_once(tmp_path: Path
 
 
 def test_a_run_whose_job_gave_up_is_closed_not_left_running(state: StateStore) -> None:
-    from navbot.runs import RunStore
+    from bot.state.runs import RunStore
 
     runs = RunStore(state.engine)
     assert runs.start_run("r-1", 1, "octo-org/shop", 7, "opened", "d-1")
@@ -372,7 +372,7 @@ def test_a_job_taken_from_the_queue_by_a_worker_killed_before_leasing_it_runs_ag
         tmp_path: Path) -> None:
     from sqlalchemy import update
 
-    from navbot.state_schema import job_leases
+    from bot.state.schema import job_leases
 
     ran: list[str] = []
     failures: list[str] = []
@@ -394,7 +394,7 @@ def test_a_job_taken_from_the_queue_by_a_worker_killed_before_leasing_it_runs_ag
 def test_a_queued_job_the_queue_still_holds_is_not_queued_twice(tmp_path: Path) -> None:
     from sqlalchemy import update
 
-    from navbot.state_schema import job_leases
+    from bot.state.schema import job_leases
 
     ran: list[str] = []
     queue, state = _worker_queue(tmp_path, ran, [])

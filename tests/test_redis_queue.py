@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.state.job import Job
+from bot.state.queue import JobQueue
 from navbot.core.config import load_settings
-from navbot.job import Job
-from navbot.queue import JobQueue
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_jobs_flow_through_redis_between_processes(redis_url: str, tmp_path: Pat
 
 
 def test_healthz_reports_redis(redis_url: str, tmp_path: Path) -> None:
-    from navbot.state import StateStore
+    from bot.state.store import StateStore
     from webhooks import create_app
 
     settings = load_settings(home=tmp_path, redis_url=redis_url, webhook_secret="s")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.comment import MARKER
-from navbot.runs import RunStore
+from bot.state.runs import RunStore
 from tests.apphost import SHOP, install_shop
 from tests.crashkit import kill, start_worker, stop, worker_env
 from tests.evalfixture import ISSUES, cart_diff

@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from navbot.cli import main
-from navbot.core.config import load_settings
-from navbot.runs import RunStore
-from navbot.state import StateStore
-from navbot.telemetry import (
+from bot.state.runs import RunStore
+from bot.state.store import StateStore
+from bot.state.telemetry import (
     MAX_ATTRIBUTE_CHARS,
     export_run,
     run_spans,
@@ -27,6 +25,8 @@ from navbot.telemetry import (
     trace_id_for,
     traces_url,
 )
+from navbot.cli import main
+from navbot.core.config import load_settings
 from tests.otlp_double import CollectorDouble, ReceivedSpan
 
 RUN_ID = "0123456789abcdef"

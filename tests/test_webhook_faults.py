@@ -4,7 +4,7 @@ A fixed-seed generator mutates the recorded payloads of `tests/payloads/` at eve
 swapped, numbers out of range, bad text, deep nesting, invalid UTF-8) and posts each mutation,
 signed, to the real app with its SQLite queue and state. What the queue then holds is read
 back from huey and checked against the job types written out here, independently of
-`navbot.job`'s own checks.
+`bot.state.job`'s own checks.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from navbot.job import Job, JobError
-from navbot.state import StateStore
+from bot.state.job import Job, JobError
+from bot.state.store import StateStore
 from tests.deliveries import PAYLOADS, delivery_headers, load_payload
 from webhooks import LOGGER_NAME, services
 from webhooks.payloads import MAX_DEPTH, nesting_depth, shown
@@ -173,7 +173,7 @@ def _label(value: Any) -> str:
     return shown(value[1].decode() if isinstance(value, tuple) else json.dumps(value), 20)
 
 
-# Independent of navbot.job: what each argument of a queued job must be.
+# Independent of bot.state.job: what each argument of a queued job must be.
 FULL_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 TRIGGERS = {"opened", "reopened", "edited", "run", "rerun", "help", "stop", "focus"}
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from navbot.job import Job
+from bot.state.job import Job
 from tests.deliveries import load_payload
 from tests.test_webhooks import SHOP, post
 from webhooks.commands import parse_command

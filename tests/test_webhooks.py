@@ -26,12 +26,12 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from bot.state.job import Job
+from bot.state.queue import JobQueue
+from bot.state.schema import pending_deliveries
+from bot.state.store import PENDING_GRACE_S, StateStore
 from navbot.core.config import load_settings
 from navbot.core.errors import ConfigError
-from navbot.job import Job
-from navbot.queue import JobQueue
-from navbot.state import PENDING_GRACE_S, StateStore
-from navbot.state_schema import pending_deliveries
 from tests.deliveries import delivery_headers, load_payload, signed
 from webhooks import LOGGER_NAME, create_app, services
 from webhooks.signature import verify_signature

@@ -19,9 +19,9 @@ from navbot.core.errors import ConfigError
 if TYPE_CHECKING:
     from flask import Flask
 
+    from bot.state.queue import JobQueue
+    from bot.state.store import StateStore
     from navbot.core.config import Settings
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
     from webhooks.router import Router
 
 #: The one logger of the receiver; every line it writes names the delivery it belongs to.
@@ -99,9 +99,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     """
     from flask import Flask
 
+    from bot.state.queue import JobQueue
+    from bot.state.store import StateStore
     from navbot.core.config import load_settings
-    from navbot.queue import JobQueue
-    from navbot.state import StateStore
 
     # Importing the feature modules registers their handlers on the router.
     from webhooks import commands, installations, issues, pulls, pushes  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from navbot.job import COMMANDS, MAINTAINER_ASSOCIATIONS, Job
+from bot.state.job import COMMANDS, MAINTAINER_ASSOCIATIONS, Job
 from webhooks.issues import analyse_job
 from webhooks.payloads import IssueCommentEvent, parse
 from webhooks.router import router

@@ -16,8 +16,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from bot.state.job import FULL_NAME, MAX_ID, MAX_NUMBER
 from navbot.core.errors import NavbotError
-from navbot.job import FULL_NAME, MAX_ID, MAX_NUMBER
 
 #: Arrays and objects nest at most this deep; GitHub's payloads nest less than ten.
 MAX_DEPTH = 64

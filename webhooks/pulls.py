@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from navbot.job import Job
+from bot.state.job import Job
 from webhooks.payloads import PullRequestEvent, parse
 from webhooks.router import repository_args, router
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from navbot.job import Job
+from bot.state.job import Job
 from webhooks.payloads import RepositoryEvent, Sent, action_of, parse
 
 #: A handler: payload and delivery id in, jobs out. Pure: no I/O, no GitHub, no clock.

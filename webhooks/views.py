@@ -15,8 +15,8 @@ from typing import IO
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from bot.state.job import DELIVERY_ID, Job, JobError
 from navbot.core.errors import QueueError, StateError
-from navbot.job import DELIVERY_ID, Job, JobError
 from webhooks import LOGGER_NAME, Services, current_delivery, services
 from webhooks.payloads import PayloadError, action_of, parse_body, shown
 from webhooks.signature import verify_signature
@@ -26,7 +26,7 @@ log = logging.getLogger(LOGGER_NAME)
 
 # GitHub's event names are snake_case words (`projects_v2_item`); anything else is refused
 # before it reaches the logs or the deliveries table (64 characters wide). Delivery ids are
-# checked the same way (navbot.job.DELIVERY_ID).
+# checked the same way (bot.state.job.DELIVERY_ID).
 _EVENT = re.compile(r"[a-z0-9_]{1,64}")
 _READ_CHUNK = 64 * 1024
 

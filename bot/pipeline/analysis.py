@@ -13,8 +13,8 @@ from bot.pipeline.model import Composed, Located, Posted, Related, Suggestion, U
 from bot.pipeline.runner import Run, RunInputs, StageSpec, execute
 
 if TYPE_CHECKING:
+    from bot.state.runs import RunStore
     from navbot.llm.client import RunBudget
-    from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.pipeline")
 

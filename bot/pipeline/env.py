@@ -17,10 +17,10 @@ from retrieval.related_issues import PastItem
 
 if TYPE_CHECKING:
     from bot.github import RepoClient
+    from bot.state.records import Thread
     from indexer.graph import GraphData
     from navbot.calibrations import Calibration
     from navbot.llm.client import LLMClient
-    from navbot.records import Thread
     from retrieval.locate import SearchIndex
 
 

@@ -10,8 +10,8 @@ from bot.comment import MARKER, answer_fingerprint, compose
 from bot.decide import CommentAction, plan_comment
 from bot.pipeline.model import Composed, Posted
 from bot.pipeline.runner import Run
+from bot.state.records import Thread
 from navbot.core.errors import PipelineError
-from navbot.records import Thread
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8  # shorter "secrets" would redact ordinary words

@@ -22,8 +22,8 @@ from navbot.core.errors import JobBusyError, NavbotError, RateLimitedError, RunL
 
 if TYPE_CHECKING:
     from bot.pipeline.env import RunEnv
+    from bot.state.runs import RunStore
     from navbot.llm.client import LLMClient, RunBudget
-    from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.pipeline")
 

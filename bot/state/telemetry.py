@@ -23,8 +23,8 @@ from navbot import __version__
 from navbot.core.errors import NavbotError
 
 if TYPE_CHECKING:
+    from bot.state.runs import RunStore
     from navbot.core.config import Settings
-    from navbot.runs import RunStore
 
 log = logging.getLogger("navbot.telemetry")
 

@@ -1,7 +1,7 @@
 """The state database's schema: its tables, their creation, and text fit to store.
 
-Shared by `navbot.state` (deliveries, installations, repositories, threads, items) and
-`navbot.job_state` (locks, job leases, failed jobs); `navbot.runs` creates its own tables the
+Shared by `bot.state.store` (deliveries, installations, repositories, threads, items) and
+`bot.state.job_state` (locks, job leases, failed jobs); `bot.state.runs` creates its own tables the
 same way (`create_tables`).
 """
 

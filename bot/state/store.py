@@ -1,9 +1,9 @@
 """navbot's own durable state: deliveries seen, installations, repositories, the one comment
-per issue, ingested issues and PRs; and, through `navbot.job_state`, locks, job leases and
-jobs that failed for good (the tables are in `navbot.state_schema`).
+per issue, ingested issues and PRs; and, through `bot.state.job_state`, locks, job leases and
+jobs that failed for good (the tables are in `bot.state.schema`).
 
 SQLAlchemy Core over SQLite on the embedded default (`$NAVBOT_HOME/navbot.db`) or any URL in
-`NAVBOT_DATABASE_URL` (Postgres at scale). With `navbot.job_state`, this is the edge
+`NAVBOT_DATABASE_URL` (Postgres at scale). With `bot.state.job_state`, this is the edge
 module that touches that database.
 """
 
@@ -27,10 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from navbot.core.errors import StateError
-from navbot.job_state import JobState
-from navbot.records import Thread
-from navbot.state_schema import (
+from bot.state.job_state import JobState
+from bot.state.records import Thread
+from bot.state.schema import (
     create_tables,
     deliveries,
     installations,
@@ -42,6 +41,7 @@ from navbot.state_schema import (
     storable,
     threads,
 )
+from navbot.core.errors import StateError
 
 #: How long a pending delivery is left to the request handling it: enqueueing takes
 #: milliseconds, so a redelivery after this finds one whose process died.

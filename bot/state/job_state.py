@@ -1,6 +1,6 @@
 """The job side of the state database: locks, job leases and jobs that failed for good.
 
-A mixin of `navbot.state.StateStore` (it needs only its `engine`), kept apart so each module
+A mixin of `bot.state.store.StateStore` (it needs only its `engine`), kept apart so each module
 holds one idea: what the queue and the worker record about running jobs
 (`navbot/leases.py` says when a lease is abandoned; `navbot/queue.py` acts on it).
 """
@@ -16,9 +16,9 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.state.leases import QUEUED
+from bot.state.schema import failed_jobs, job_leases, locks, storable
 from navbot.core.errors import StateError
-from navbot.leases import QUEUED
-from navbot.state_schema import failed_jobs, job_leases, locks, storable
 
 #: The longest job description and error message kept of a failed job.
 FAILURE_CHARS = 2000

@@ -23,10 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from navbot.core.config import Settings
-from navbot.core.errors import JobBusyError, NavbotError, QueueError, RateLimitedError, StateError
-from navbot.job import Job, JobError
-from navbot.leases import (
+from bot.state.job import Job, JobError
+from bot.state.leases import (
     HEARTBEAT_S,
     LEASE_S,
     QUEUED,
@@ -39,9 +37,11 @@ from navbot.leases import (
     process_alive,
     this_host,
 )
+from navbot.core.config import Settings
+from navbot.core.errors import JobBusyError, NavbotError, QueueError, RateLimitedError, StateError
 
 if TYPE_CHECKING:
-    from navbot.state import StateStore
+    from bot.state.store import StateStore
 
 log = logging.getLogger("navbot.queue")
 
@@ -84,7 +84,7 @@ class JobQueue:
              state: StateStore | None = None) -> None:
         """Make this process a worker: jobs run with `runner`, leased in `state` (the state
         database of the settings when not given); final failures go to `on_failure`."""
-        from navbot.state import StateStore
+        from bot.state.store import StateStore
 
         self._runner = runner
         self._on_failure = on_failure
@@ -329,7 +329,7 @@ class JobQueue:
         """The state database leases are noted in: the one given or bound, else the
         settings' own, opened on the first enqueue."""
         if self._state is None:
-            from navbot.state import StateStore
+            from bot.state.store import StateStore
 
             self._state = StateStore(self.settings.state_url())
         return self._state

@@ -98,7 +98,7 @@ class RunStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        from navbot.state_schema import create_tables
+        from bot.state.schema import create_tables
 
         try:
             create_tables(engine, metadata)
@@ -108,7 +108,7 @@ class RunStore:
     @classmethod
     def for_settings(cls, settings: Settings) -> RunStore:
         """The runs store of the state database `settings` name (SQLite or Postgres)."""
-        from navbot.state import StateStore
+        from bot.state.store import StateStore
 
         return cls(StateStore(settings.state_url()).engine)
 
