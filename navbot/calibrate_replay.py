@@ -135,8 +135,8 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
                    window: Window, params: Params, result: Replayed,
                    progress: Progress | None, done: int, total: int) -> int:
     """Replay one window into `result`; return how many examples are done after it."""
+    from bot.state.runs import StateLedger
     from retrieval.calibration import at_cut
-    from retrieval.llm_questions import StateLedger
     from retrieval.searcher import open_search
 
     search = None

@@ -128,6 +128,7 @@ def main(ctx: click.Context, home: Path | None, debug: bool) -> None:
 @click.pass_context
 def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool) -> None:
     """Index the git repository at PATH (a clone or a bare mirror)."""
+    from bot.state.runs import StateLedger
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
     from retrieval.llm_questions import index_llm
@@ -143,7 +144,8 @@ def index(ctx: click.Context, path: Path, commit: str, full: bool, as_json: bool
             result = Indexer(settings, progress).index(path, commit=commit, full=full)
             mark = time.perf_counter()
             builder = SearchBuilder(settings, GitRepo(path), result.repo,
-                                    embedder_for(settings), progress, index_llm(settings))
+                                    embedder_for(settings), progress,
+                                    index_llm(settings, StateLedger(settings)))
             _, synced = builder.build_and_save(result.facts, result.graph, result.commit)
             embed_seconds = time.perf_counter() - mark
     finally:
@@ -240,6 +242,7 @@ def _format_localization(found: dict[str, Any]) -> str:
 def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
         commit: str | None, limit: int, as_json: bool) -> None:
     """Find the files and symbols an ISSUE's text is about, in PATH (indexed first if needed)."""
+    from bot.state.runs import StateLedger
     from retrieval.locate import locate
     from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
@@ -256,7 +259,8 @@ def ask(ctx: click.Context, path: Path, issue: str | None, issue_file: Any,
     progress = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     with paused_gc(freeze=True):  # as in `index`: loading the search and importing chroma, torch
         try:
-            search, manifest = open_search(settings, path, commit, progress)
+            search, manifest = open_search(settings, path, commit, progress,
+                                           ledger=StateLedger(settings))
         finally:
             progress.close()
         localization = locate(search, text, default_params(), limit=limit)

@@ -87,6 +87,7 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
 
     The fixes are replayed in `windows` time windows, each against the code before them.
     """
+    from bot.state.runs import StateLedger
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
     from navbot.calibrate_replay import ask_offtopic, replay_before_fixes
@@ -96,7 +97,8 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
     from retrieval.thresholds import choose_threshold, threshold_grid, threshold_table
 
     repo = _resolve_target(settings, target)
-    search, manifest = open_search(settings, repo.path, None, progress)
+    search, manifest = open_search(settings, repo.path, None, progress,
+                                   ledger=StateLedger(settings))
     graph = Indexer(settings).store_for(GitRepo(repo.path)).load_graph()
     examples = fix_examples(graph, search.corpus.files, repo.items)[:limit]
     if not examples:

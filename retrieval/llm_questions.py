@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
@@ -34,9 +34,6 @@ from navbot.llm.prompts import load_prompt
 from retrieval.corpus import Corpus, is_searchable
 from retrieval.questions import first_sentence, is_public
 from retrieval.vectors import VectorItem
-
-if TYPE_CHECKING:
-    from bot.state.runs import RunStore
 
 log = logging.getLogger("navbot.index")
 
@@ -287,34 +284,12 @@ class LLMQuestions:
         return llm_question_items(self.store, facts, corpus)
 
 
-class StateLedger:
-    """The state database's daily LLM usage (navbot/runs.py), opened on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._runs: RunStore | None = None
-
-    def _store(self) -> RunStore:
-        if self._runs is None:
-            from bot.state.runs import RunStore
-
-            self._runs = RunStore.for_settings(self.settings)
-        return self._runs
-
-    def tokens_today(self, repo: str) -> int:
-        """Tokens `repo` used so far today."""
-        return self._store().tokens_today(repo)
-
-    def add_tokens(self, repo: str, tokens: int) -> None:
-        """Count `tokens` more for `repo` today."""
-        self._store().add_tokens(repo, tokens)
-
-
 def index_llm(settings: Settings, ledger: UsageLedger | None = None) -> LLMClient | None:
     """The LLM client for index-time questions, or None when no model is set nor replayed.
 
-    Without a `ledger`, tokens are counted in the state database's daily usage.
+    Tokens are counted in `ledger`; without one, in memory for this process only (the App
+    and the CLI pass the state database's, `bot.state.runs.StateLedger`).
     """
     if settings.llm_base_url is None and settings.llm_mode != "replay":
         return None
-    return LLMClient(settings, ledger if ledger is not None else StateLedger(settings))
+    return LLMClient(settings, ledger)

@@ -102,7 +102,7 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     Without `commit`, a stored index is used as it is (or HEAD is indexed when there is
     none); with `commit`, the index is moved to it unless it is already there. When an LLM
     is configured (or replayed), a build adds LLM-written questions, counting its tokens in
-    `ledger` (default: the state database) under `usage_repo` (default: the index's key).
+    `ledger` (default: in memory) under `usage_repo` (default: the index's key).
     """
     git = GitRepo(path)
     indexer = Indexer(settings, progress)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.state.runs import RunStore
+from bot.state.runs import RunStore, StateLedger
 from bot.state.store import StateStore
 from indexer.build import Indexer, IndexResult
 from indexer.facts import Definition, FileFacts
@@ -267,12 +267,12 @@ def test_replay_reproduces_the_questions_without_network(tmp_path: Path,
                                                          shop: GitFixture) -> None:
     with OpenAIDouble(responder=write_questions) as api:
         live = make_settings(tmp_path, api, "live-home")
-        open_search(live, shop.path)
+        open_search(live, shop.path, ledger=StateLedger(live))
         assert len(api.requests) == 2
         dead_url = api.base_url
     key = Indexer(live).store_for(GitRepo(shop.path)).root.name
     recorded = json.loads((live.repo_dir(key) / STORE_FILE).read_text())
-    # Without a ledger, open_search counts the tokens in the state database.
+    # The state database's ledger counted the tokens.
     assert RunStore(StateStore(live.state_url()).engine).tokens_today(key) > 0
     replay = make_settings(tmp_path, None, "replay-home", llm_mode="replay",
                            llm_base_url=dead_url)

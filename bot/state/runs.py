@@ -241,3 +241,24 @@ class RunStore:
                                 .values(tokens=usage.c.tokens + tokens))
             if done.rowcount == 0:
                 conn.execute(insert(usage).values(repo=repo, day=_today(), tokens=tokens))
+
+
+class StateLedger:
+    """A `RunStore`'s daily LLM usage, the store opened on first use (a `UsageLedger`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runs: RunStore | None = None
+
+    def _store(self) -> RunStore:
+        if self._runs is None:
+            self._runs = RunStore.for_settings(self.settings)
+        return self._runs
+
+    def tokens_today(self, repo: str) -> int:
+        """Tokens `repo` used so far today."""
+        return self._store().tokens_today(repo)
+
+    def add_tokens(self, repo: str, tokens: int) -> None:
+        """Count `tokens` more for `repo` today."""
+        self._store().add_tokens(repo, tokens)
