@@ -21,12 +21,12 @@ from pathlib import Path
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.calibrate_replay import replay, replay_before_fixes
 from navbot.core.config import load_settings
-from retrieval.calibration import fix_examples
+from retrieval.calibration.examples import fix_examples
+from retrieval.calibration.replay import replay, replay_before_fixes
+from retrieval.calibration.thresholds import threshold_grid, threshold_table
 from retrieval.params import default_params
 from retrieval.searcher import open_search
-from retrieval.thresholds import threshold_grid, threshold_table
 
 
 def main() -> None:

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from navbot.evaluation.metrics import all_within, reciprocal_rank
+from retrieval.calibration.thresholds import Outcome, threshold_table
 from retrieval.confidence import LISTED_FILES, confidence, confidence_features
 from retrieval.locate import fuse
 from retrieval.params import Params, load_params
 from retrieval.query import parse_issue
-from retrieval.thresholds import Outcome, threshold_table
 
 SIGNAL_VALUES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)
 OTHER_VALUES = {"test_file_factor": (0.1, 0.25, 0.5, 1.0), "rrf_k": (5.0, 10.0, 30.0, 60.0)}

@@ -301,7 +301,7 @@ class Worker:
 
     def _thresholds(self, config: Any, clone: Path) -> Any:
         from bot.pipeline.env import section_thresholds
-        from navbot.calibrations import load_calibration
+        from retrieval.calibration.stored import load_calibration
         from retrieval.params import posting_threshold
         from retrieval.related_issues import MIN_SCORE
 

@@ -141,7 +141,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 def _track_record(settings: Settings, full_name: str) -> str | None:
     """The repository's calibration sentence, when `navbot calibrate` measured one."""
-    from navbot.calibrations import load_calibration
+    from retrieval.calibration.stored import load_calibration
 
     clone = settings.clone_dir(full_name)
     calibration = load_calibration(settings, clone) if clone.exists() else None

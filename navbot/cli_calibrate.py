@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from navbot.calibrations import (
+from navbot.core.config import Settings, load_settings
+from navbot.core.errors import CalibrationError, RepositoryError
+from retrieval.calibration.stored import (
     MIN_POSTED,
     TARGET_PRECISION,
     Calibration,
     calibration_file,
     save_calibration,
 )
-from navbot.core.config import Settings, load_settings
-from navbot.core.errors import CalibrationError, RepositoryError
 
 if TYPE_CHECKING:
     from indexer.build import Progress
@@ -90,11 +90,11 @@ def calibrate_repository(settings: Settings, target: str, limit: int = DEFAULT_L
     from bot.state.runs import StateLedger
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
-    from navbot.calibrate_replay import ask_offtopic, replay_before_fixes
-    from retrieval.calibration import describe, fix_examples
+    from retrieval.calibration.examples import describe, fix_examples
+    from retrieval.calibration.replay import ask_offtopic, replay_before_fixes
+    from retrieval.calibration.thresholds import choose_threshold, threshold_grid, threshold_table
     from retrieval.params import default_params, posting_threshold
     from retrieval.searcher import open_search
-    from retrieval.thresholds import choose_threshold, threshold_grid, threshold_table
 
     repo = _resolve_target(settings, target)
     search, manifest = open_search(settings, repo.path, None, progress,

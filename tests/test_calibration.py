@@ -17,17 +17,10 @@ from bot.state.store import StateStore
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
-from navbot.calibrate_replay import SCRATCH_DIR, replay, replay_before_fixes, scratch_settings
-from navbot.calibrations import (
-    AT_INDEXED_COMMIT,
-    BEFORE_EACH_FIX,
-    calibration_file,
-    load_calibration,
-)
 from navbot.cli import main
 from navbot.cli_calibrate import calibrate_repository, format_calibration
 from navbot.core.config import Settings, load_settings
-from retrieval.calibration import (
+from retrieval.calibration.examples import (
     ALREADY_FIXED,
     NO_EARLIER_CODE,
     NO_FILES_YET,
@@ -41,12 +34,14 @@ from retrieval.calibration import (
     strip_references,
     time_windows,
 )
-from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
-from retrieval.history_signal import HistorySignal
-from retrieval.params import default_params
-from retrieval.searcher import apply_github_history, open_search, search_dir
-from retrieval.text import tokenize
-from retrieval.thresholds import (
+from retrieval.calibration.replay import SCRATCH_DIR, replay, replay_before_fixes, scratch_settings
+from retrieval.calibration.stored import (
+    AT_INDEXED_COMMIT,
+    BEFORE_EACH_FIX,
+    calibration_file,
+    load_calibration,
+)
+from retrieval.calibration.thresholds import (
     Choice,
     Outcome,
     choose_threshold,
@@ -54,6 +49,11 @@ from retrieval.thresholds import (
     threshold_table,
     wilson_lower_bound,
 )
+from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
+from retrieval.history_signal import HistorySignal
+from retrieval.params import default_params
+from retrieval.searcher import apply_github_history, open_search, search_dir
+from retrieval.text import tokenize
 from tests.evalfixture import build_eval_repo
 from tests.gitfixture import GitFixture
 

@@ -8,8 +8,8 @@ from collections import Counter
 from navbot.evaluation.data import Instance
 from navbot.evaluation.metrics import false_posts, posts, risk_coverage
 from navbot.evaluation.negatives import NegativeKind, foreign_issues, offtopic_issues
+from retrieval.calibration.thresholds import Outcome, choose_threshold, outcome_of, threshold_table
 from retrieval.offtopic import Split, offtopic_corpus
-from retrieval.thresholds import Outcome, choose_threshold, outcome_of, threshold_table
 
 
 def test_the_offtopic_corpus_is_large_varied_and_split_once() -> None:

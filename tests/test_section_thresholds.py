@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.pipeline.env import Thresholds, section_thresholds
 from bot.repo_config import RepoConfig
-from navbot.calibrations import Calibration
+from retrieval.calibration.stored import Calibration
 
 
 def _calibration(threshold: float, fitted: bool) -> Calibration:

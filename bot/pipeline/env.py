@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from bot.github import RepoClient
     from bot.state.records import Thread
     from indexer.graph import GraphData
-    from navbot.calibrations import Calibration
     from navbot.llm.client import LLMClient
+    from retrieval.calibration.stored import Calibration
     from retrieval.locate import SearchIndex
 
 

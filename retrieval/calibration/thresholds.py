@@ -14,7 +14,7 @@ import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from navbot.calibrations import MAX_FALSE_POST_RATE, MIN_POSTED, TARGET_PRECISION
+from retrieval.calibration.stored import MAX_FALSE_POST_RATE, MIN_POSTED, TARGET_PRECISION
 from retrieval.confidence import LISTED_FILES
 from retrieval.gate import files_verdict
 

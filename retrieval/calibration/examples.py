@@ -25,10 +25,10 @@ from typing import Any
 from indexer.github_history import GITHUB_KEY
 from indexer.graph import GraphData
 from indexer.refs import CLOSING_KEYWORDS
-from navbot.calibrations import BEFORE_EACH_FIX
+from retrieval.calibration.stored import BEFORE_EACH_FIX
+from retrieval.calibration.thresholds import Choice
 from retrieval.history_signal import MAX_FILES_PER_CHANGE
 from retrieval.locate import is_test_path
-from retrieval.thresholds import Choice
 
 ISSUE_TEXT = "issue"
 COMMIT_TEXT = "commit message"

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from indexer.build import Progress
     from indexer.gitrepo import GitRepo
     from indexer.graph import GraphData
-    from retrieval.calibration import FixExample, Window
+    from retrieval.calibration.examples import FixExample, Window
+    from retrieval.calibration.thresholds import Outcome
     from retrieval.locate import SearchIndex
     from retrieval.params import Params
-    from retrieval.thresholds import Outcome
 
 SCRATCH_DIR = "calibration"  # inside the repository's index folder
 
@@ -63,9 +63,9 @@ def replay(search: SearchIndex, examples: list[FixExample], params: Params,
 
     Progress counts on from `done` of `total` (default: these examples alone).
     """
+    from retrieval.calibration.thresholds import outcome_of
     from retrieval.confidence import LISTED_FILES
     from retrieval.locate import locate
-    from retrieval.thresholds import outcome_of
 
     total = len(examples) if total is None else total
     original = search.history
@@ -89,10 +89,10 @@ def ask_offtopic(search: SearchIndex, params: Params) -> list[Outcome]:
 
     Asked of the live index: an off-topic text has no fix whose future could leak.
     """
+    from retrieval.calibration.thresholds import outcome_of
     from retrieval.confidence import LISTED_FILES
     from retrieval.locate import locate
     from retrieval.offtopic import offtopic_corpus
-    from retrieval.thresholds import outcome_of
 
     outcomes = []
     for text in offtopic_corpus():
@@ -112,7 +112,7 @@ def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExampl
     """
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
-    from retrieval.calibration import NO_FIX_COMMIT, plan_windows
+    from retrieval.calibration.examples import NO_FIX_COMMIT, plan_windows
 
     git = GitRepo(path)
     index_root = Indexer(settings).store_for(git).root
@@ -136,7 +136,7 @@ def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key
                    progress: Progress | None, done: int, total: int) -> int:
     """Replay one window into `result`; return how many examples are done after it."""
     from bot.state.runs import StateLedger
-    from retrieval.calibration import at_cut
+    from retrieval.calibration.examples import at_cut
     from retrieval.searcher import open_search
 
     search = None
