@@ -18,7 +18,7 @@ from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
 from navbot.cli import main
-from navbot.cli_calibrate import calibrate_repository, format_calibration
+from navbot.cli_calibrate import format_calibration, resolve_target
 from navbot.core.config import Settings, load_settings
 from retrieval.calibration.examples import (
     ALREADY_FIXED,
@@ -49,6 +49,7 @@ from retrieval.calibration.thresholds import (
     threshold_table,
     wilson_lower_bound,
 )
+from retrieval.calibration.workflow import calibrate_repository
 from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
 from retrieval.history_signal import HistorySignal
 from retrieval.params import default_params
@@ -455,8 +456,8 @@ def test_a_lenient_target_fits_and_limit_takes_the_newest(fast: Settings, tmp_pa
     shop = build_fixed_repo(tmp_path / "shop")
     # The newest eight are mostly prose, which the aboutness gate keeps silent without
     # embeddings: two of them name the code and post.
-    calibration = calibrate_repository(fast, str(shop), limit=8, target_precision=0.5,
-                                       min_posted=2)
+    calibration = calibrate_repository(fast, resolve_target(fast, str(shop)), limit=8,
+                                       target_precision=0.5, min_posted=2)
     assert calibration.examples == 8 and calibration.fitted
     assert calibration.precision is not None and calibration.precision >= 0.5
     assert calibration.sentence.startswith("When navbot posts files on shop it is right ")
@@ -533,8 +534,8 @@ def test_lying_dates_do_not_move_a_cut_past_a_fix_and_new_files_are_skipped(
                 {"shop/inventory.py": inventory + "\n# never negative\n"})
     events: list[tuple[str, int, int]] = []
 
-    calibration = calibrate_repository(fast, str(shop), min_posted=1, windows=2,
-                                       progress=lambda *event: events.append(event))
+    calibration = calibrate_repository(fast, resolve_target(fast, str(shop)), min_posted=1,
+                                       windows=2, progress=lambda *event: events.append(event))
 
     # Oldest first by date: #4 (its date lies), #1 | #2, #3. The first window is cut before
     # both its fixes in history, not just before #4's (which would hold #1's fix already).
@@ -657,7 +658,7 @@ def test_calibration_leaves_the_live_index_alone(fast: Settings, tmp_path: Path)
 
     before, manifest, search_mtime = live_files(), store.manifest(), searched.stat().st_mtime_ns
 
-    calibration = calibrate_repository(fast, str(shop), windows=2)
+    calibration = calibrate_repository(fast, resolve_target(fast, str(shop)), windows=2)
 
     assert live_files() == before and store.manifest() == manifest
     assert searched.stat().st_mtime_ns == search_mtime

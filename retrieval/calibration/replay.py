@@ -1,6 +1,6 @@
 """Replaying past fixes as issues: against the code before them, in a scratch index.
 
-The I/O around `retrieval.calibration`'s windows: each window's cut is indexed into a
+The I/O around `retrieval.calibration.examples`' windows: each window's cut is indexed into a
 scratch home inside the repository's index folder (so deleting that folder deletes it too),
 never into the live index, its saved search or its question collection, and without the
 GitHub overlay, whose pull requests merged after the cut would leak the future into the
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from indexer.build import Progress
     from indexer.gitrepo import GitRepo
     from indexer.graph import GraphData
+    from navbot.llm.client import UsageLedger
     from retrieval.calibration.examples import FixExample, Window
     from retrieval.calibration.thresholds import Outcome
     from retrieval.locate import SearchIndex
@@ -104,11 +105,13 @@ def ask_offtopic(search: SearchIndex, params: Params) -> list[Outcome]:
 
 def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExample],
                         graph: GraphData, params: Params, windows: int,
-                        progress: Progress | None = None) -> Replayed:
+                        progress: Progress | None = None,
+                        ledger: UsageLedger | None = None) -> Replayed:
     """Replay `examples` in `windows` time windows, each against the code before its fixes.
 
     `graph` is the live index's: it dates the fix commits. Progress reports the indexing of
     each window's cut and ("calibrate", done, total) over all examples, skipped ones too.
+    LLM tokens spent on the scratch's questions are real: they count in `ledger`.
     """
     from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
@@ -126,24 +129,22 @@ def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExampl
         result.skipped[NO_FIX_COMMIT] = unplaced
     done = unplaced
     for window in plan:
-        done = _replay_window(scratch, settings, git, index_root.name, window, params, result,
+        done = _replay_window(scratch, ledger, git, index_root.name, window, params, result,
                               progress, done, len(examples))
     return result
 
 
-def _replay_window(scratch: Settings, settings: Settings, git: GitRepo, repo_key: str,
+def _replay_window(scratch: Settings, ledger: UsageLedger | None, git: GitRepo, repo_key: str,
                    window: Window, params: Params, result: Replayed,
                    progress: Progress | None, done: int, total: int) -> int:
     """Replay one window into `result`; return how many examples are done after it."""
-    from bot.state.runs import StateLedger
     from retrieval.calibration.examples import at_cut
     from retrieval.searcher import open_search
 
     search = None
     if window.cut is not None:
-        # LLM tokens spent on the scratch's questions are real: count them in the live ledger.
-        search, _ = open_search(scratch, git.path, window.cut, progress,
-                                ledger=StateLedger(settings), usage_repo=repo_key)
+        search, _ = open_search(scratch, git.path, window.cut, progress, ledger=ledger,
+                                usage_repo=repo_key)
     cut = window.cut
     changed = _changed_paths(git, [sha for e in window.examples for sha in e.hide_shas])
     then = replace(window, examples=tuple(_gold_when_fixed(e, changed)

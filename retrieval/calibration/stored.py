@@ -7,6 +7,7 @@ and `navbot status`. Light on purpose: reading it must not load retrieval.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ TARGET_PRECISION = 0.9
 MIN_POSTED = 10  # fewer posts than this make any precision a guess
 # At most this share of the shipped off-topic corpus may get a post at a calibrated threshold.
 MAX_FALSE_POST_RATE = 0.02
+DEFAULT_LIMIT = 200  # past fixes replayed, newest first
+DEFAULT_WINDOWS = 4  # time windows they are cut into, each replayed before its fixes
 BEFORE_EACH_FIX = "before each fix"
 # How calibrations written before replays moved back in time were measured: optimistic,
 # since the code searched already held every fix.
@@ -87,3 +90,8 @@ def load_calibration(settings: Settings, path: Path) -> Calibration | None:
         return Calibration.from_json(json.loads(calibration_file(settings, path).read_text()))
     except (RepositoryError, OSError, ValueError, TypeError):
         return None
+
+
+def describe_skips(skipped: Mapping[str, int]) -> str:
+    """Counts by reason: "fix already in the code: 3, its files did not exist yet: 1"."""
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(skipped.items()))
