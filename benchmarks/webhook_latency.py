@@ -29,7 +29,7 @@ cost of SQLite's fsyncs).
 
 Baseline: `benchmarks/trivial_app.py` (reads the body, answers 202, no work) under the same
 gunicorn command line `navbot serve` runs (same `webhooks/gunicorn_conf.py`, a socket bound
-by `navbot.serving.listen` on 127.0.0.1 handed over as `fd://`), without a worker. Both run
+by `navbot.cli.serving.listen` on 127.0.0.1 handed over as `fd://`), without a worker. Both run
 for the whole benchmark; at each rate the baseline goes first, then navbot. Each first gets
 20 deliveries one after another, not measured. The client shares the machine's cores.
 
@@ -62,8 +62,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.state.store import StateStore
+from navbot.cli.serving import gunicorn_child, listen
 from navbot.core.errors import NavbotError
-from navbot.serving import gunicorn_child, listen
 from webhooks import gunicorn_conf
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -306,7 +306,7 @@ def start_trivial(env: dict[str, str], log: Path) -> Server:
     sock = listen(HOST, 0)
     argv = gunicorn_child(sock).argv
     if argv[-1] != "webhooks:create_app()":
-        raise NavbotError(f"navbot.serving's gunicorn command changed shape: {argv}")
+        raise NavbotError(f"navbot.cli.serving's gunicorn command changed shape: {argv}")
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*argv[:-1], "--pythonpath", str(BENCHMARKS), "trivial_app:app"], env=env,

@@ -20,7 +20,7 @@ from bot.state.store import StateStore
 from bot.worker import Worker
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.cli import main
+from navbot.cli.main import main
 from navbot.core.config import Settings, load_settings
 from retrieval.searcher import open_search
 from retrieval.text import tokenize
@@ -263,7 +263,7 @@ def test_github_errors_and_rate_limits_are_survived(app: App) -> None:
 def test_status_shows_config_errors_feedback_and_failures(app: App) -> None:
     from click.testing import CliRunner
 
-    from navbot.cli import main
+    from navbot.cli.main import main
 
     app.repo.commit("Configure navbot", {".github/navbot.yml": "mode: sometimes\n"})
     title, body = ISSUES["cart"].split("\n\n", 1)

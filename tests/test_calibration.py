@@ -17,8 +17,8 @@ from bot.state.store import StateStore
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
-from navbot.cli import main
-from navbot.cli_calibrate import format_calibration, resolve_target
+from navbot.cli.calibrate import format_calibration, resolve_target
+from navbot.cli.main import main
 from navbot.core.config import Settings, load_settings
 from retrieval.calibration.examples import (
     ALREADY_FIXED,

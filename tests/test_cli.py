@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from filelock import FileLock
 
 import indexer.build
-from navbot.cli import main
+from navbot.cli.main import main
 from navbot.core.config import load_settings, repo_key_for_path
 from navbot.core.errors import ConfigError, HomeError, InputError
 from tests.evalfixture import ISSUES, build_eval_repo

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.comment import MARKER
-from navbot.cli import main
+from navbot.cli.main import main
 from tests.apphost import INSTALLATION, SHOP, AppHost, install_shop
 from tests.crashkit import HoldingGitHub, kill, start_worker, stop, worker_env
 from tests.deliveries import load_payload

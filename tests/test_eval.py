@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from navbot.cli import main
+from navbot.cli.main import main
 from navbot.core.config import Settings
 from navbot.evaluation.data import load_dataset
 from navbot.evaluation.report import CsvLog

@@ -135,8 +135,8 @@ def test_an_unreachable_queue_is_a_clear_error(tmp_path: Path) -> None:
 def test_status_counts_every_failed_job_and_lists_the_most_recent(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from navbot.cli import main
-    from navbot.cli_app import RECENT_FAILURES
+    from navbot.cli.app import RECENT_FAILURES
+    from navbot.cli.main import main
 
     settings = load_settings(home=tmp_path / "home")
     state = StateStore(settings.state_url())
@@ -165,7 +165,7 @@ def test_status_counts_every_failed_job_and_lists_the_most_recent(tmp_path: Path
 def test_status_lists_every_failed_job_when_there_are_few(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from navbot.cli import main
+    from navbot.cli.main import main
 
     home = tmp_path / "home"
     state = StateStore(load_settings(home=home).state_url())

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
-from navbot.cli import main
+from navbot.cli.main import main
 from navbot.core.config import Settings
 from retrieval.corpus import DocumentCache
 from retrieval.locate import SearchIndex, is_test_path, locate

@@ -20,7 +20,7 @@ import requests
 from click.testing import CliRunner
 
 from bot.comment import MARKER
-from navbot.cli import main
+from navbot.cli.main import main
 from tests.deliveries import delivery_headers, load_payload
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.github_double import GitHubDouble

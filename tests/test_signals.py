@@ -293,7 +293,7 @@ def test_chroma_server_mode_is_the_same_code(settings: Settings, chroma_server: 
 
 def test_an_unreachable_chroma_server_is_a_clean_error(runner, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from navbot.cli import main
+    from navbot.cli.main import main
 
     path = tmp_path / "shop"
     build_eval_repo(path)

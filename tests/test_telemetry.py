@@ -25,7 +25,7 @@ from bot.state.telemetry import (
     trace_id_for,
     traces_url,
 )
-from navbot.cli import main
+from navbot.cli.main import main
 from navbot.core.config import load_settings
 from tests.otlp_double import CollectorDouble, ReceivedSpan
 

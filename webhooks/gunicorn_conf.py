@@ -33,9 +33,9 @@ def on_starting(server: Any) -> None:
     database would race to create them. A setting that cannot work stops gunicorn here with
     one line instead of a traceback per worker.
     """
-    from navbot.cli_preflight import web_ready
     from navbot.core.config import load_settings
     from navbot.core.errors import NavbotError
+    from webhooks.preflight import web_ready
 
     try:
         web_ready(load_settings())

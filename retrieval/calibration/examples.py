@@ -10,7 +10,7 @@ it (its docstring or message would make it find itself): the fixes, oldest first
 into windows, and each window is searched at the newest commit before all its fix commits
 (the merge base of their parents: dates do not follow history). The
 I/O (git, indexing at those commits, locating, storing the result) is in
-`navbot.calibrate_replay` and `navbot.cli_calibrate`.
+`retrieval.calibration.replay` and `retrieval.calibration.workflow`.
 """
 
 from __future__ import annotations

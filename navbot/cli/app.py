@@ -1,6 +1,6 @@
 """The App's commands: `navbot serve`, `navbot worker` and `navbot status`.
 
-Kept apart from the indexing and evaluation commands in `navbot.cli`; all three build the
+Kept apart from the indexing and evaluation commands in `navbot.cli.main`; all three build the
 same Settings, state store and queue the webhook app uses.
 """
 
@@ -30,7 +30,7 @@ def _configure_logging() -> None:
 def _start_worker(settings: Settings) -> Any:
     """Check the settings, bind a worker to the queue and queue again abandoned jobs."""
     from bot.worker import Worker
-    from navbot.cli_preflight import worker_ready
+    from webhooks.preflight import worker_ready
 
     state, queue = worker_ready(settings)
     Worker(settings, state, queue).bind()
@@ -50,8 +50,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None,
     """Receive webhooks (gunicorn) and run a worker process, on one machine."""
     import os
 
-    from navbot.cli_preflight import check_app_credentials, web_ready
-    from navbot.serving import Supervisor, gunicorn_child, listen, worker_child
+    from navbot.cli.serving import Supervisor, gunicorn_child, listen, worker_child
+    from webhooks.preflight import check_app_credentials, web_ready
 
     settings = _settings(ctx, workers=workers)
     web_ready(settings)  # the schema is created here, once, before any child starts

@@ -350,8 +350,9 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
 
 
 def _register_app_commands() -> None:
-    from navbot import cli_calibrate, cli_runs
-    from navbot.cli_app import serve, status, worker
+    from navbot.cli import calibrate as cli_calibrate
+    from navbot.cli import runs as cli_runs
+    from navbot.cli.app import serve, status, worker
 
     for command in (serve, worker, status):
         main.add_command(command)
