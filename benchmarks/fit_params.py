@@ -1,7 +1,7 @@
 """Fit retrieval parameters on the shared eval set: fusion weights, confidence, threshold.
 
 Input is the `signals.jsonl` that `navbot eval --out DIR` writes (per-signal file ranks for
-every instance), so fitting replays `retrieval.locate.fuse` and `confidence_features` exactly
+every instance), so fitting replays `retrieval.fusion.fuse` and `confidence_features` exactly
 without re-indexing. Only `../shared/eval/` may be used; nothing is fitted per instance.
 
     python benchmarks/fit_params.py OUT/signals.jsonl [--data EVAL.jsonl] [--base FILE]
@@ -33,7 +33,7 @@ from typing import Any
 from navbot.evaluation.metrics import all_within, reciprocal_rank
 from retrieval.calibration.thresholds import Outcome, threshold_table
 from retrieval.confidence import LISTED_FILES, confidence, confidence_features
-from retrieval.locate import fuse
+from retrieval.fusion import fuse
 from retrieval.params import Params, load_params
 from retrieval.query import parse_issue
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from indexer.graph import GraphData
 from indexer.resolve import file_id, symbol_id
-from retrieval.locate import is_test_path
+from retrieval.paths import is_test_path
 
 KINDS = ("caller", "test", "subclass", "doc", "co_change")  # also the order of the answer
 MIN_CO_CHANGES = 2

@@ -30,7 +30,7 @@ from navbot.core.errors import JobBusyError, UnknownCommitError
 if TYPE_CHECKING:
     from bot.github import GitHubApp, RepoClient
     from bot.state.runs import RunStore
-    from retrieval.locate import SearchIndex
+    from retrieval.search_index import SearchIndex
 
 log = logging.getLogger("navbot.worker")
 

@@ -48,8 +48,8 @@ from retrieval.query import LANGUAGE_NAMES, IssueQueries
 
 if TYPE_CHECKING:
     from retrieval.lexical import LexicalIndex
-    from retrieval.locate import SearchIndex
     from retrieval.mentions import Mentions
+    from retrieval.search_index import SearchIndex
 
 ABOUT_FEATURES = ("names_known", "names_share", "term_share", "term_excess", "top_share",
                   "dense_best", "named", "exact", "imports_own", "imports_other")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from retrieval.query import IssueQueries, is_code_name
 
 if TYPE_CHECKING:
-    from retrieval.locate import SearchIndex
+    from retrieval.search_index import SearchIndex
 
 SPECIFIC_MAX_FILES = 5  # a name defined in more files than this says little
 

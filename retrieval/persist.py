@@ -23,7 +23,7 @@ from retrieval.dense import DenseSignal
 from retrieval.expand import Neighbourhood
 from retrieval.history_signal import HistorySignal, PastChange
 from retrieval.lexical import LexicalIndex
-from retrieval.locate import SearchIndex
+from retrieval.search_index import SearchIndex
 
 FORMAT = 2  # 2: BM25 postings of our own instead of bm25s's files
 

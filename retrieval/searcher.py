@@ -21,8 +21,8 @@ from retrieval.dense import DenseSignal, question_items
 from retrieval.embed import Embedder
 from retrieval.history_signal import HistorySignal
 from retrieval.llm_questions import STORE_FILE, LLMQuestions, LLMQuestionStore, index_llm
-from retrieval.locate import SearchIndex
 from retrieval.persist import load_search, save_search
+from retrieval.search_index import SearchIndex
 from retrieval.vectors import SyncStats, VectorCollection
 
 if TYPE_CHECKING:

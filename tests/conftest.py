@@ -16,7 +16,7 @@ from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.core.config import Settings, load_settings
 from retrieval.corpus import DocumentCache
-from retrieval.locate import SearchIndex
+from retrieval.search_index import SearchIndex
 from tests.evalfixture import build_eval_repo
 from tests.gitfixture import GitFixture, build_history_repo
 

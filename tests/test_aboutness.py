@@ -21,9 +21,10 @@ from retrieval.aboutness import (
     unusual_weight,
 )
 from retrieval.gate import Silence, files_verdict, lexical_fired
-from retrieval.locate import SearchIndex, locate
+from retrieval.locate import locate
 from retrieval.mentions import collect_mentions
 from retrieval.query import imported_packages, parse_issue
+from retrieval.search_index import SearchIndex
 from tests.evalfixture import ISSUES
 
 # A made-up English: "please" and "cart" are common words, "sku" a rare one.

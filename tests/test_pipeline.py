@@ -22,8 +22,8 @@ from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import RepositoryError
-from retrieval.locate import SearchIndex
 from retrieval.params import default_params
+from retrieval.search_index import SearchIndex
 from retrieval.searcher import open_search
 from tests.evalfixture import ISSUES, build_eval_repo
 

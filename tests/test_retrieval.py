@@ -13,9 +13,11 @@ from indexer.gitrepo import GitRepo
 from navbot.cli.main import main
 from navbot.core.config import Settings
 from retrieval.corpus import DocumentCache
-from retrieval.locate import SearchIndex, is_test_path, locate
+from retrieval.locate import locate
 from retrieval.params import Params, default_params
+from retrieval.paths import is_test_path
 from retrieval.query import Frame, Link, parse_issue
+from retrieval.search_index import SearchIndex
 from retrieval.text import split_identifier, tokenize
 from tests.evalfixture import ISSUES, build_eval_repo
 from tests.gitfixture import GitFixture

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from indexer.graph import GraphData
     from navbot.llm.client import LLMClient
     from retrieval.calibration.stored import Calibration
-    from retrieval.locate import SearchIndex
+    from retrieval.search_index import SearchIndex
 
 
 @dataclass(frozen=True)

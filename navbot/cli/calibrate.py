@@ -115,7 +115,7 @@ def calibrate(ctx: click.Context, target: str, limit: int, target_precision: flo
               windows: int, as_json: bool) -> None:
     """Measure navbot on TARGET's past fixes (a path, or owner/repo) and store its threshold."""
     from bot.state.runs import StateLedger
-    from navbot.cli.main import ProgressBar
+    from navbot.cli.progress import ProgressBar
     from retrieval.calibration.workflow import calibrate_repository
 
     settings = load_settings(home=(ctx.obj or {}).get("home"))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from navbot import __version__
+from navbot.cli.progress import ProgressBar
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import HomeError, InputError, Interrupted, NavbotError
 from navbot.core.gc_pause import paused_gc
@@ -84,30 +85,6 @@ def decode_issue(data: bytes, source: str) -> str:
         # Valid UTF-8 but binary: no issue's text holds a NUL byte.
         raise InputError(f"{source} is not text: a NUL byte at byte offset {data.index(0)}")
     return text
-
-
-class ProgressBar:
-    """Per-stage tqdm bars on stderr; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bars: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        bar = self.bars.get(stage)
-        if bar is None:
-            unit = {"parse": "file", "embed": "text"}.get(stage, "commit")
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
-                                          leave=False)
-        bar.update(done - bar.n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
 
 
 @click.group(cls=NavbotGroup)

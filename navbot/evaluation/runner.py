@@ -31,8 +31,10 @@ from navbot.evaluation.metrics import gold_ranks
 from navbot.evaluation.negatives import Negative
 from retrieval.confidence import LISTED_FILES
 from retrieval.lexical import top_indices
-from retrieval.locate import Localization, SearchIndex, is_test_path, locate
+from retrieval.locate import Localization, locate
 from retrieval.params import Params
+from retrieval.paths import is_test_path
+from retrieval.search_index import SearchIndex
 from retrieval.searcher import SearchBuilder, embedder_for
 from retrieval.text import tokenize
 

@@ -28,7 +28,7 @@ from indexer.refs import CLOSING_KEYWORDS
 from retrieval.calibration.stored import BEFORE_EACH_FIX
 from retrieval.calibration.thresholds import Choice
 from retrieval.history_signal import MAX_FILES_PER_CHANGE
-from retrieval.locate import is_test_path
+from retrieval.paths import is_test_path
 
 ISSUE_TEXT = "issue"
 COMMIT_TEXT = "commit message"

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from navbot.llm.client import UsageLedger
     from retrieval.calibration.examples import FixExample, Window
     from retrieval.calibration.thresholds import Outcome
-    from retrieval.locate import SearchIndex
     from retrieval.params import Params
+    from retrieval.search_index import SearchIndex
 
 SCRATCH_DIR = "calibration"  # inside the repository's index folder
 
@@ -165,7 +165,7 @@ def _replay_window(scratch: Settings, ledger: UsageLedger | None, git: GitRepo, 
 
 def _changed_paths(git: GitRepo, shas: list[str]) -> dict[str, set[str]]:
     """The non-test paths each of `shas` changed, read from git in one go."""
-    from retrieval.locate import is_test_path
+    from retrieval.paths import is_test_path
 
     return {record.sha: {c.path for c in record.changes if not is_test_path(c.path)}
             for record in git.read_commits(list(dict.fromkeys(shas)))}
