@@ -40,7 +40,7 @@ def analyse(inputs: RunInputs, env: RunEnv, store: RunStore, budget: RunBudget,
     """Run (or resume) the analysis; None when this run already finished before.
 
     `job` holds the arguments of the job running it, kept with the run for its trace; a
-    worker that dies mid-run has its job queued again by its lease (`navbot/queue.py`).
+    worker that dies mid-run has its job queued again by its lease (`bot/state/queue.py`).
     """
     if not store.start_run(inputs.run_id, inputs.repo_id, inputs.full_name, inputs.number,
                            inputs.trigger, inputs.delivery_id, job):

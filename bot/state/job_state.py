@@ -2,7 +2,7 @@
 
 A mixin of `bot.state.store.StateStore` (it needs only its `engine`), kept apart so each module
 holds one idea: what the queue and the worker record about running jobs
-(`navbot/leases.py` says when a lease is abandoned; `navbot/queue.py` acts on it).
+(`bot/state/leases.py` says when a lease is abandoned; `bot/state/queue.py` acts on it).
 """
 
 from __future__ import annotations

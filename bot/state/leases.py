@@ -1,6 +1,6 @@
 """Job leases: who holds a running job, and when a held job counts as abandoned.
 
-A worker leases each job as it takes it (a row in the state database, `navbot/state.py`),
+A worker leases each job as it takes it (a row in the state database, `bot/state/store.py`),
 renews its leases and locks from a heartbeat thread, and drops the lease only when the job
 finished, failed for good or went back to the queue. A job whose worker died is therefore
 never lost: its lease is found abandoned and the job queued again (`JobQueue.reclaim`). The

@@ -7,7 +7,7 @@ through one huey task, `run_job(name, args)`, which hands a :class:`Job` to the 
 worker process bound. The web process only enqueues.
 
 huey forgets a task once a worker takes it, so a worker that dies would lose its jobs. Here
-a job is leased in the state database as it starts (`navbot/leases.py`) and the lease is
+a job is leased in the state database as it starts (`bot/state/leases.py`) and the lease is
 dropped only when the job finished, failed for good, or is back in the queue: retries are
 scheduled by this module (queue first, then drop the lease), never by huey after the fact.
 Abandoned leases are queued again under the same task id at every worker start and every

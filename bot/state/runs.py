@@ -2,7 +2,7 @@
 
 The pipeline (`bot/pipeline/`) writes a checkpoint after each stage, so a retried job resumes
 where a crashed one stopped; the trace events say what each run saw and decided, for
-`navbot runs` and `navbot trace`. Same database as `navbot/state.py` (SQLite or
+`navbot runs` and `navbot trace`. Same database as `bot/state/store.py` (SQLite or
 `NAVBOT_DATABASE_URL`); this module is the only one that touches these tables.
 """
 

@@ -1,6 +1,6 @@
 """Optional OpenTelemetry export of analysis runs: a run's stages and LLM calls as spans.
 
-`run_spans` turns a run recorded by `navbot/runs.py` into plain span records (pure).
+`run_spans` turns a run recorded by `bot/state/runs.py` into plain span records (pure).
 `export_run` sends them with the OpenTelemetry SDK over OTLP/HTTP (protobuf) to
 `NAVBOT_OTEL_ENDPOINT`. The SDK is the optional extra `navbot[otel]`, imported only when a
 run is exported, so the CLI and the worker start without it. Ids derive from the run id:

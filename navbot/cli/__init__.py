@@ -3,5 +3,5 @@ building what it needs from `Settings` and turning `NavbotError` into one-line m
 
 - `main`: the group, `index`, `show`, `ask`, `eval`; `app`: `serve`, `worker`, `status`;
   `runs`: `runs`, `trace`; `calibrate`: `calibrate`; `serving`: the web and worker processes
-  `serve` supervises.
+  `serve` supervises; `progress`: the progress bars of the long commands.
 """
