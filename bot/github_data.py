@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from github.Issue import Issue
@@ -52,6 +52,23 @@ class CommentData:
     body: str
     author: str
     reactions: dict[str, int]
+
+
+class IssueComments(Protocol):
+    """The comments of one repository's issues, as the post stage reads and writes them.
+
+    `bot.github.RepoClient` implements it over GitHub's API; `tests/comment_fake.py` in
+    memory, so the post stage runs in tests without GitHub or a flag to skip it.
+    """
+
+    def find_comment(self, number: int, marker: str) -> CommentData | None:
+        """navbot's own comment on issue `number`: the first one carrying `marker`."""
+
+    def create_comment(self, number: int, body: str) -> int:
+        """Post a new comment on issue `number`; its id."""
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        """Replace the body of comment `comment_id`."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from navbot.core.errors import RepositoryError
 from retrieval.params import default_params
 from retrieval.search_index import SearchIndex
 from retrieval.searcher import open_search
+from tests.comment_fake import InMemoryComments
 from tests.evalfixture import ISSUES, build_eval_repo
 
 
@@ -51,7 +52,8 @@ def _env(shop: tuple[Settings, Path, SearchIndex], **overrides: Any) -> RunEnv:
     values: dict[str, Any] = {
         "repo": IndexedRepo("octo-org/shop", "main", commit, 60.0, path),
         "search": lambda: search, "graph": lambda: graph, "config": RepoConfig(),
-        "params": default_params(), "thresholds": Thresholds(0.3, 0.3, 0.45, "default")}
+        "params": default_params(), "thresholds": Thresholds(0.3, 0.3, 0.45, "default"),
+        "client": InMemoryComments()}
     values.update(overrides)
     return RunEnv(**values)
 
@@ -73,9 +75,10 @@ def _started(store: RunStore, run_id: str) -> list[str]:
 
 
 def test_a_run_goes_through_every_stage_and_records_them(shop: Any, store: RunStore) -> None:
-    run = analyse(_inputs(), _env(shop), store, _budget(), wall_s=60, post_comment=False)
+    comments = InMemoryComments()
+    run = analyse(_inputs(), _env(shop, client=comments), store, _budget(), wall_s=60)
     assert run is not None
-    assert _started(store, "run-1") == [n for n in STAGE_NAMES if n != "post"]
+    assert _started(store, "run-1") == list(STAGE_NAMES)
     composed = run.output("compose", Composed)
     assert composed is not None and composed.answer.files[0].path == "shop/cart.py"
     assert "files" in composed.cleared
@@ -83,12 +86,14 @@ def test_a_run_goes_through_every_stage_and_records_them(shop: Any, store: RunSt
     # What else may change comes from the graph: the cart's test imports it.
     assert any(a.kind == "test" for a in composed.answer.also)
     row = store.run("run-1")
-    assert row is not None and row["status"] == "finished" and row["outcome"] == "composed"
+    assert row is not None and row["status"] == "finished" and row["outcome"] == "create"
     assert "confidence" in row["reasons"]["files"]
+    [body] = comments.bodies(7)
+    assert "shop/cart.py" in body
     kinds = {e["kind"] for e in store.events("run-1")}
     assert {"candidates", "gates", "stage_end"} <= kinds
     # Finished runs are not run again.
-    assert analyse(_inputs(), _env(shop), store, _budget(), 60, post_comment=False) is None
+    assert analyse(_inputs(), _env(shop), store, _budget(), 60) is None
 
 
 def test_a_resumed_run_skips_the_stages_it_completed(shop: Any, store: RunStore) -> None:
@@ -105,15 +110,15 @@ def test_a_resumed_run_skips_the_stages_it_completed(shop: Any, store: RunStore)
     analysis.STAGES = crash_in("suggest")
     try:
         with pytest.raises(KeyboardInterrupt):
-            analyse(_inputs(), _env(shop), store, _budget(), 60, post_comment=False)
+            analyse(_inputs(), _env(shop), store, _budget(), 60)
     finally:
         analysis.STAGES = original
     assert calls == ["understand", "locate", "related"]
     assert store.run("run-1")["status"] == "running"  # type: ignore[index]
-    resumed = analyse(_inputs(), _env(shop), store, _budget(), 60, post_comment=False)
+    resumed = analyse(_inputs(), _env(shop), store, _budget(), 60)
     assert resumed is not None
     assert _started(store, "run-1") == ["understand", "locate", "related", "suggest",
-                                        "suggest", "compose"]
+                                        "suggest", "compose", "post"]
     located = resumed.output("locate", Located)
     assert located is not None and located.files[0].path == "shop/cart.py"
     stages = {s["stage"]: s for s in store.checkpoints("run-1")}
@@ -132,8 +137,7 @@ def test_a_failed_stage_leaves_the_others_to_answer(shop: Any, store: RunStore) 
     def broken_graph() -> Any:
         raise RepositoryError("the index store is unreadable")
 
-    run = analyse(_inputs(), _env(shop, graph=broken_graph), store, _budget(), 60,
-                  post_comment=False)
+    run = analyse(_inputs(), _env(shop, graph=broken_graph), store, _budget(), 60)
     assert run is not None
     assert "suggest" in run.failures and "RepositoryError" in run.failures["suggest"]
     composed = run.output("compose", Composed)
@@ -148,7 +152,7 @@ def test_nothing_confident_means_a_silent_run_with_reasons(shop: Any, store: Run
     inputs = RunInputs(run_id="weather", full_name="octo-org/shop", number=9,
                        trigger="opened", title="What will the weather be tomorrow?",
                        body="Will it rain in Lisbon?")
-    run = analyse(inputs, _env(shop), store, _budget(), 60, post_comment=False)
+    run = analyse(inputs, _env(shop), store, _budget(), 60)
     assert run is not None
     row = store.run("weather")
     assert row is not None and row["outcome"] == "silent"
@@ -156,7 +160,7 @@ def test_nothing_confident_means_a_silent_run_with_reasons(shop: Any, store: Run
 
 
 def test_past_the_wall_time_only_compose_runs(shop: Any, store: RunStore) -> None:
-    run = analyse(_inputs(), _env(shop), store, _budget(), wall_s=-1, post_comment=False)
+    run = analyse(_inputs(), _env(shop), store, _budget(), wall_s=-1)
     assert run is not None
     assert set(run.failures) == {"understand", "locate", "related", "suggest"}
     assert all("RunLimitError" in error for error in run.failures.values())
@@ -174,8 +178,7 @@ def test_a_maintainer_note_mid_run_restarts_with_it(shop: Any, store: RunStore) 
             notes[:] = ["Look at the pricing module: round_price is where it goes wrong."]
         return list(notes)
 
-    run = analyse(_inputs("cart"), _env(shop, notes=notes_after_locate), store, _budget(), 60,
-                  post_comment=False)
+    run = analyse(_inputs("cart"), _env(shop, notes=notes_after_locate), store, _budget(), 60)
     assert run is not None
     feedback = [e for e in store.events("run-1") if e["kind"] == "feedback"]
     assert len(feedback) == 1 and feedback[0]["at"] >= started
@@ -194,7 +197,7 @@ def test_an_explicit_request_on_an_issue_not_about_the_code_says_so(
                        title="Printer prints blank pages",
                        body="Since the update my printer only prints blank pages from the "
                             "cart screen.", explicit=True)
-    run = analyse(inputs, _env(shop, params=params), store, _budget(), 60, post_comment=False)
+    run = analyse(inputs, _env(shop, params=params), store, _budget(), 60)
     assert run is not None
     composed = run.output("compose", Composed)
     assert composed is not None and "files" not in composed.cleared
@@ -209,7 +212,7 @@ def test_an_explicit_request_below_the_confidence_gate_shows_leads(
         shop: Any, store: RunStore) -> None:
     thresholds = Thresholds(0.999, 0.999, 0.45, "default")
     run = analyse(_inputs(explicit=True), _env(shop, thresholds=thresholds), store, _budget(),
-                  60, post_comment=False)
+                  60)
     assert run is not None
     composed = run.output("compose", Composed)
     assert composed is not None and "files" not in composed.cleared

@@ -35,7 +35,7 @@ def run_id_for(*parts: object) -> str:
 
 
 def analyse(inputs: RunInputs, env: RunEnv, store: RunStore, budget: RunBudget,
-            wall_s: float, post_comment: bool = True, job: dict[str, Any] | None = None
+            wall_s: float, job: dict[str, Any] | None = None
             ) -> Run | None:
     """Run (or resume) the analysis; None when this run already finished before.
 
@@ -47,8 +47,7 @@ def analyse(inputs: RunInputs, env: RunEnv, store: RunStore, budget: RunBudget,
         log.info("run %s already finished", inputs.run_id)
         return None
     run = Run(inputs, env, store, budget, deadline=time.time() + wall_s)
-    stages = STAGES if post_comment else STAGES[:-1]
-    execute(run, stages)
+    execute(run, STAGES)
     posted = run.output("post", Posted)
     composed = run.output("compose", Composed)
     reasons = dict(composed.gates) if composed else {}

@@ -16,7 +16,7 @@ from retrieval.params import Params
 from retrieval.related_issues import PastItem
 
 if TYPE_CHECKING:
-    from bot.github import RepoClient
+    from bot.github_data import IssueComments
     from bot.state.records import Thread
     from indexer.graph import GraphData
     from navbot.llm.client import LLMClient
@@ -68,6 +68,7 @@ class RunEnv:
 
     repo: IndexedRepo
     search: Callable[[], SearchIndex]
+    client: IssueComments  # where the answer is posted
     config: RepoConfig
     params: Params
     thresholds: Thresholds
@@ -78,5 +79,4 @@ class RunEnv:
     notes: Callable[[], list[str]] = list
     keepalive: Callable[[], None] = lambda: None  # renews the issue lock after each stage
     secrets: tuple[str, ...] = ()  # never posted, whatever a model writes
-    client: RepoClient | None = None  # None: compose only, never post (navbot ask, eval)
     thread: Thread | None = None
