@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from navbot.core.errors import CloneError, RepositoryError
+from indexer.gitrepo import run_git
+from navbot.core.errors import CloneError, GitTimeoutError, RepositoryError
 
 GIT_TIMEOUT_S = 1800
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
@@ -48,13 +48,11 @@ def sync_mirror(clone_url: str, dest: Path, token: str | None) -> Path:
 
 def head_commit(dest: Path, branch: str) -> str:
     """The sha of `refs/heads/<branch>` in the mirror at `dest`."""
-    result = subprocess.run(
-        ["git", "-C", str(dest), "rev-parse", "--verify", "--quiet",
-         f"refs/heads/{branch}^{{commit}}"],
-        capture_output=True, text=True, check=False)
+    result = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"],
+                     cwd=dest)
     if result.returncode != 0:
         raise RepositoryError(f"branch {branch!r} is not in the mirror at {dest}")
-    return result.stdout.strip()
+    return result.stdout.decode().strip()
 
 
 def _basic_credentials(token: str) -> str:
@@ -83,14 +81,13 @@ def _git_env(token: str | None) -> dict[str, str]:
 
 def _git(args: list[str], token: str | None, doing: str) -> None:
     try:
-        result = subprocess.run(["git", *args], env=_git_env(token), capture_output=True,
-                                text=True, timeout=GIT_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
+        result = run_git(args, env=_git_env(token), timeout=GIT_TIMEOUT_S)
+    except GitTimeoutError:
         raise CloneError(_redact(f"git {doing} timed out after {GIT_TIMEOUT_S}s", token)) from None
-    except OSError as exc:
-        raise CloneError(f"cannot run git: {exc.strerror}") from None
+    except RepositoryError as exc:
+        raise CloneError(str(exc)) from None
     if result.returncode != 0:
-        stderr = result.stderr.strip()
+        stderr = result.stderr.decode("utf-8", errors="replace").strip()
         # git reports a refused header as a failed attempt to prompt for a user name.
         hint = ("; the installation token was refused or has expired"
                 if "could not read Username" in stderr or "Authentication failed" in stderr

@@ -15,8 +15,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.gitrepo import run_git
 from indexer.languages import grammar, language_for
-from navbot.core.errors import NavbotError, RepositoryError, UnknownCommitError
+from navbot.core.errors import GitTimeoutError, NavbotError, RepositoryError, UnknownCommitError
 
 MAX_DIFF_BYTES = 64 * 1024
 MAX_FILES = 10
@@ -26,9 +27,6 @@ TEXT_MODES = ("100644", "100755")
 _LOCAL_GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
                    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
                    "GIT_PREFIX", "GIT_GRAFT_FILE", "GIT_REPLACE_REF_BASE", "GIT_SHALLOW_FILE")
-# A repository's own settings must not make the throwaway index write elsewhere or run hooks.
-_SAFE_CONFIG = ("-c", "core.splitIndex=false", "-c", "core.untrackedCache=false",
-                "-c", "core.fsmonitor=false")
 _FLAG_REASONS = {
     "new": "creates {path}", "deleted": "deletes {path}", "rename": "renames {path}",
     "copy": "copies {path}", "binary": "changes the binary file {path}",
@@ -277,13 +275,10 @@ class _Git:
             ) -> subprocess.CompletedProcess[bytes]:
         """Run git; a failure (with `check`) or a timeout rejects with git's first error line."""
         try:
-            result = subprocess.run(["git", *_SAFE_CONFIG, "-C", str(self.repo_path), *args],
-                                    input=stdin, capture_output=True, env=self.env,
-                                    timeout=GIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired as exc:
-            raise _Rejected(f"git {args[0]} timed out after {GIT_TIMEOUT_S:.0f} s") from exc
-        except OSError as exc:
-            raise RepositoryError(f"cannot run git: {exc}") from exc
+            result = run_git(args, cwd=self.repo_path, env=self.env, stdin=stdin,
+                             timeout=GIT_TIMEOUT_S)
+        except GitTimeoutError as exc:
+            raise _Rejected(str(exc)) from exc
         if check and result.returncode != 0:
             lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
             raise _Rejected(lines[0] if lines else f"git {args[0]} failed")

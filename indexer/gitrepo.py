@@ -1,7 +1,8 @@
 """The git edge: everything the indexer reads, straight from git objects.
 
 Reading objects (never the work tree) means bare mirrors work and nothing on disk is
-modified. This is the only indexer module that runs git.
+modified. This is the only indexer module that runs git, and `run_git` is navbot's one git
+runner: the App's clones and diff checks call it too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from navbot.core.errors import RepositoryError, UnknownCommitError
+from navbot.core.errors import GitTimeoutError, RepositoryError, UnknownCommitError
+
+GIT_TIMEOUT_S = 600.0  # one call; a 2,000-commit `git log` of sympy takes a few seconds
+# A repository's own config could otherwise start programs (an fsmonitor hook) or write
+# index extensions on a read; every call overrides them.
+SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "core.splitIndex=false",
+               "-c", "core.untrackedCache=false")
 
 # Unit and record separators cannot appear in sane commit metadata, so they delimit fields.
 _LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B%x1f"
@@ -57,6 +64,22 @@ class CommitRecord:
     changes: tuple[FileChange, ...]
 
 
+def run_git(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+            stdin: bytes | None = None, timeout: float = GIT_TIMEOUT_S
+            ) -> subprocess.CompletedProcess[bytes]:
+    """Run git with the safe config, in `cwd` if given; git's exit status is the caller's."""
+    command = ["git", *SAFE_CONFIG, *(["-C", str(cwd)] if cwd is not None else []), *args]
+    try:
+        return subprocess.run(command, input=stdin, capture_output=True, env=env,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise GitTimeoutError(f"git {args[0]} timed out after {timeout:.0f} s") from None
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed or not on PATH") from None
+    except OSError as exc:
+        raise RepositoryError(f"cannot run git: {exc.strerror or exc}") from None
+
+
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
@@ -75,15 +98,7 @@ class GitRepo:
 
     def _run(self, args: list[str], *, check: bool = True, stdin: bytes | None = None
              ) -> subprocess.CompletedProcess[bytes]:
-        try:
-            result = subprocess.run(
-                ["git", "-C", str(self.path), *args],
-                input=stdin,
-                capture_output=True,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise RepositoryError("git is not installed or not on PATH") from None
+        result = run_git(args, cwd=self.path, stdin=stdin)
         if check and result.returncode != 0:
             raise RepositoryError(f"git {args[0]} failed: {_decode(result.stderr).strip()}")
         return result
@@ -147,7 +162,7 @@ class GitRepo:
     def read_blobs(self, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Yield (sha, content) for each blob, through one `git cat-file --batch` process."""
         proc = subprocess.Popen(
-            ["git", "-C", str(self.path), "cat-file", "--batch"],
+            ["git", *SAFE_CONFIG, "-C", str(self.path), "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

@@ -8,8 +8,9 @@ import networkx as nx
 import pytest
 
 from indexer.build import Indexer
-from indexer.gitrepo import GitRepo
+from indexer.gitrepo import GitRepo, run_git
 from navbot.core.config import Settings
+from navbot.core.errors import GitTimeoutError
 from tests.gitfixture import GitFixture
 
 
@@ -155,3 +156,23 @@ def test_absent_blobs_are_skipped_and_history_keeps_their_commits(settings: Sett
     assert [(c.path, c.added) for c in state.history[big].changes] == [("pkg/data.txt", None)]
     newest = state.history[repo.git("rev-parse", "HEAD")]
     assert [(c.path, c.added, c.removed) for c in newest.changes] == [("pkg/code.py", 1, 1)]
+
+
+def test_a_git_call_past_its_time_limit_is_one_clear_error(tmp_path: Path) -> None:
+    # A hung git (a stalled network filesystem, a huge repository) must not hang a worker.
+    repo = GitFixture(tmp_path / "slow")
+    repo.commit("first", {"a.py": "x = 1\n"})
+    with pytest.raises(GitTimeoutError, match=r"git -c timed out after 0 s"):
+        run_git(["-c", "alias.nap=!sleep 2", "nap"], cwd=repo.path, timeout=0.3)
+
+
+def test_a_repositorys_own_config_cannot_start_an_fsmonitor(tmp_path: Path) -> None:
+    repo = GitFixture(tmp_path / "hostile")
+    repo.commit("first", {"a.py": "x = 1\n"})
+    ran = tmp_path / "fsmonitor-ran"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {ran}\n")
+    hook.chmod(0o755)
+    repo.git("config", "core.fsmonitor", str(hook))
+    result = run_git(["status", "--porcelain"], cwd=repo.path)
+    assert result.returncode == 0 and not ran.exists()

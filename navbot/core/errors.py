@@ -39,6 +39,10 @@ class UnknownCommitError(RepositoryError):
     """The requested commit does not exist in the repository."""
 
 
+class GitTimeoutError(RepositoryError):
+    """A git call ran past its time limit."""
+
+
 class IndexStoreError(NavbotError):
     """The stored index is missing, from another schema version, or unreadable."""
 
