@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from indexer.build import Indexer
-from indexer.gitrepo import GitRepo
+from indexer.store import IndexStore
 from navbot.core.config import load_settings
 from retrieval.calibration.examples import fix_examples
 from retrieval.calibration.replay import replay, replay_before_fixes
@@ -41,7 +40,7 @@ def main() -> None:
         params = default_params()
         started = time.perf_counter()
         search, manifest = open_search(settings, args.repo)
-        graph = Indexer(settings).store_for(GitRepo(args.repo)).load_graph()
+        graph = IndexStore.for_path(settings, args.repo).load_graph()
         examples = fix_examples(graph, search.corpus.files)[:args.limit]
         index_s = time.perf_counter() - started
         started = time.perf_counter()

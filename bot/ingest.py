@@ -77,13 +77,12 @@ def drop_collections(settings: Settings, repo_key: str) -> None:
 
 
 def _titles(settings: Settings, clone: Path) -> VectorCollection | None:
-    from indexer.build import Indexer
-    from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
     from retrieval.searcher import embedder_for
     from retrieval.vectors import VectorCollection
 
     embedder = embedder_for(settings)
     if embedder is None or not clone.exists():
         return None
-    repo_key = Indexer(settings).store_for(GitRepo(clone)).root.name
+    repo_key = IndexStore.for_path(settings, clone).root.name
     return VectorCollection.for_repository(settings, repo_key, "issues", embedder)

@@ -294,10 +294,9 @@ class Worker:
         return client if client.available else None
 
     def _graph(self, clone: Path) -> Any:
-        from indexer.build import Indexer
-        from indexer.gitrepo import GitRepo
+        from indexer.store import IndexStore
 
-        return Indexer(self.settings).store_for(GitRepo(clone)).load_graph()
+        return IndexStore.for_path(self.settings, clone).load_graph()
 
     def _thresholds(self, config: Any, clone: Path) -> Any:
         from bot.pipeline.env import section_thresholds
@@ -376,12 +375,11 @@ class Worker:
 
     def _forget(self, repo_id: int, full_name: str) -> None:
         from bot.ingest import drop_collections
-        from indexer.build import Indexer
-        from indexer.gitrepo import GitRepo
+        from indexer.store import IndexStore
 
         dest = self.settings.clone_dir(full_name)
         if dest.exists():
-            index_dir = Indexer(self.settings).store_for(GitRepo(dest)).root
+            index_dir = IndexStore.for_path(self.settings, dest).root
             drop_collections(self.settings, index_dir.name)
             shutil.rmtree(index_dir, ignore_errors=True)
             shutil.rmtree(dest, ignore_errors=True)

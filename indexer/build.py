@@ -27,7 +27,7 @@ from indexer.languages import language_for
 from indexer.parse import extract, extract_many
 from indexer.resolve import resolve
 from indexer.store import IndexState, IndexStore
-from navbot.core.config import Settings, repo_key_for_path
+from navbot.core.config import Settings
 from navbot.core.errors import IndexStoreError
 from navbot.core.gc_pause import without_gc
 
@@ -116,16 +116,12 @@ class Indexer:
         return (f"{self.rules.fingerprint()}|{self.settings.history_max_commits}|"
                 f"{self.settings.cochange_max_files}")
 
-    def store_for(self, repo: GitRepo) -> IndexStore:
-        """The store of `repo`'s index."""
-        return IndexStore(self.settings.repo_dir(repo_key_for_path(repo.path)))
-
     @without_gc
     def index(self, path: Path, commit: str = "HEAD", full: bool = False) -> IndexResult:
         """Index `path` at `commit`, incrementally when the stored index allows it."""
         repo = GitRepo(path)
         sha = repo.resolve_commit(commit)
-        store = self.store_for(repo)
+        store = IndexStore.for_path(self.settings, repo.path)
         with store.lock(self.settings.lock_timeout_s):
             previous = None if full else self._usable_previous(store, repo, sha)
             return self._run(repo, store, sha, previous)
@@ -137,7 +133,7 @@ class Indexer:
         Returns the new graph, or None when the repository has no index yet (its first
         index will include them).
         """
-        store = self.store_for(GitRepo(path))
+        store = IndexStore.for_path(self.settings, path)
         with store.lock(self.settings.lock_timeout_s):
             store.save_github_items(items)
             if not store.exists():

@@ -21,15 +21,18 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from indexer.facts import FileFacts, facts_from_json, facts_to_json
-from indexer.gitrepo import CommitRecord, FileChange
+from indexer.gitrepo import CommitRecord, FileChange, GitRepo
 from indexer.graph import GraphData, graph_from_json
 from navbot.core.errors import IndexLockedError, IndexStoreError
 from navbot.core.gc_pause import without_gc
+
+if TYPE_CHECKING:
+    from navbot.core.config import Settings
 
 SCHEMA_VERSION = 1
 
@@ -78,6 +81,13 @@ class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.manifest_path = self.root / "manifest.json"
+
+    @classmethod
+    def for_path(cls, settings: Settings, path: Path) -> IndexStore:
+        """The store of the git repository at `path` (which must be one)."""
+        from navbot.core.config import repo_key_for_path
+
+        return cls(settings.repo_dir(repo_key_for_path(GitRepo(path).path)))
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 0.0) -> Iterator[None]:

@@ -14,6 +14,7 @@ from indexer.build import Indexer, Progress
 from indexer.facts import FileFacts
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
+from indexer.store import IndexStore
 from navbot.core.config import Settings
 from navbot.core.gc_pause import without_gc
 from retrieval.corpus import DOCUMENTS_DIR, DocumentCache
@@ -106,7 +107,7 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     """
     git = GitRepo(path)
     indexer = Indexer(settings, progress)
-    store = indexer.store_for(git)
+    store = IndexStore.for_path(settings, git.path)
     wanted = git.resolve_commit(commit) if commit is not None else None
     builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress,
                             index_llm(settings, ledger), usage_repo)
@@ -135,7 +136,7 @@ def apply_github_history(settings: Settings, path: Path, items: list[dict[str, A
     if graph is None:
         return False
     git = GitRepo(path)
-    store = indexer.store_for(git)
+    store = IndexStore.for_path(settings, git.path)
     builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings))
     commit = store.manifest()["commit"]
     saved = builder.load(commit)

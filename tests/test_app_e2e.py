@@ -18,8 +18,7 @@ from bot.state.queue import JobQueue
 from bot.state.runs import RunStore
 from bot.state.store import StateStore
 from bot.worker import Worker
-from indexer.build import Indexer
-from indexer.gitrepo import GitRepo
+from indexer.store import IndexStore
 from navbot.cli.main import main
 from navbot.core.config import Settings, load_settings
 from retrieval.searcher import open_search
@@ -212,7 +211,7 @@ def test_push_moves_the_index_forward(app: App) -> None:
 
 
 def _graph(app: App) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]]]:
-    store = Indexer(app.settings).store_for(GitRepo(app.settings.clone_dir(SHOP)))
+    store = IndexStore.for_path(app.settings, app.settings.clone_dir(SHOP))
     graph = store.load_graph()
     return dict(graph.nodes), {(u, v, kind) for u, v, kind, _ in graph.edges}
 

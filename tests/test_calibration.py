@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.state.store import StateStore
-from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
 from indexer.graph import GraphData
+from indexer.store import IndexStore
 from navbot.cli.calibrate import format_calibration, resolve_target
 from navbot.cli.main import main
 from navbot.core.config import Settings, load_settings
@@ -583,7 +583,7 @@ CHECKOUT = {  # each decoy shares one word of the issue; pricing.py none, until 
 def searched_tokens(settings: Settings, path: Path, name: str) -> set[str]:
     """The tokens the saved search of `settings`' index of `path` holds for file `name`."""
     git = GitRepo(path)
-    store = Indexer(settings).store_for(git)
+    store = IndexStore.for_path(settings, path)
     documents = DocumentCache(search_dir(settings, store.root.name) / DOCUMENTS_DIR)
     corpus = documents.build(git, store.load_state().facts)
     return set(corpus.file_terms(corpus.files.index(name)))
@@ -598,7 +598,7 @@ def test_a_fix_cannot_find_itself_in_the_code_it_wrote(fast: Settings, tmp_path:
         "The amount to charge.",
         "The amount to charge: the coupon is applied before tax, as a coupon must be.")})
     live, _ = open_search(fast, checkout)
-    graph = Indexer(fast).store_for(GitRepo(checkout)).load_graph()
+    graph = IndexStore.for_path(fast, checkout).load_graph()
     [coupon] = fix_examples(graph, live.corpus.files)
     params = default_params()
 
@@ -609,7 +609,7 @@ def test_a_fix_cannot_find_itself_in_the_code_it_wrote(fast: Settings, tmp_path:
     assert [o.hit for o in before_fix.outcomes] == [False]
     assert before_fix.windows == [{"cut": base, "replayed": 1, "skipped": {}}]
     # What the search held of pricing.py: the fix's words at the indexed commit, none before.
-    scratch = scratch_settings(fast, Indexer(fast).store_for(GitRepo(checkout)).root)
+    scratch = scratch_settings(fast, IndexStore.for_path(fast, checkout).root)
     words = set(tokenize(coupon.text))
     assert {"coupon", "tax"} <= words & searched_tokens(fast, checkout, "checkout/pricing.py")
     assert not words & searched_tokens(scratch, checkout, "checkout/pricing.py")
@@ -629,7 +629,7 @@ def test_a_fix_of_a_file_that_moved_since_is_judged_by_its_old_path(fast: Settin
            for name, text in CHECKOUT.items()},
         **{f"pkg/{name.split('/')[1]}": None for name in CHECKOUT}})
     live, _ = open_search(fast, checkout)
-    graph = Indexer(fast).store_for(GitRepo(checkout)).load_graph()
+    graph = IndexStore.for_path(fast, checkout).load_graph()
     [coupon] = fix_examples(graph, live.corpus.files)
     assert coupon.gold == ("src/pkg/pricing.py",)  # as the indexed commit names it
 
@@ -648,7 +648,7 @@ def test_calibration_leaves_the_live_index_alone(fast: Settings, tmp_path: Path)
                                        "closes": [40]},
                                       {"number": 40, "kind": "issue", "title": "No coupons",
                                        "body": "The cart ignores coupons."}])
-    store = Indexer(fast).store_for(GitRepo(shop))
+    store = IndexStore.for_path(fast, shop)
     searched = search_dir(fast, store.root.name)
 
     def live_files() -> dict[str, int]:
@@ -664,7 +664,7 @@ def test_calibration_leaves_the_live_index_alone(fast: Settings, tmp_path: Path)
     assert searched.stat().st_mtime_ns == search_mtime
     assert calibration.commit == manifest["commit"]
     assert calibration.skipped == {NO_FIX_COMMIT: 1} and calibration.examples == 12
-    scratch = Indexer(scratch_settings(fast, store.root)).store_for(GitRepo(shop))
+    scratch = IndexStore.for_path(scratch_settings(fast, store.root), shop)
     assert scratch.root.is_relative_to(store.root / SCRATCH_DIR)
     assert scratch.manifest()["commit"] == calibration.windows[-1]["cut"]
     # No overlay in the scratch: a PR merged after the cut would leak the future.

@@ -8,7 +8,8 @@ import networkx as nx
 import pytest
 
 from indexer.build import Indexer
-from indexer.gitrepo import GitRepo, run_git
+from indexer.gitrepo import run_git
+from indexer.store import IndexStore
 from navbot.core.config import Settings
 from navbot.core.errors import GitTimeoutError
 from tests.gitfixture import GitFixture
@@ -147,7 +148,7 @@ def test_absent_blobs_are_skipped_and_history_keeps_their_commits(settings: Sett
     (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
 
     result = Indexer(settings).index(repo.path)
-    state = Indexer(settings).store_for(GitRepo(repo.path)).load_state()
+    state = IndexStore.for_path(settings, repo.path).load_state()
     assert state.skipped["pkg/data.txt"][1].startswith("blob absent from the repository")
     assert set(state.facts) == {"pkg/code.py"}
     assert len(state.history) == 3 and result.counts["commit"] == 3

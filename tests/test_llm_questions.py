@@ -18,6 +18,7 @@ from bot.state.store import StateStore
 from indexer.build import Indexer, IndexResult
 from indexer.facts import Definition, FileFacts
 from indexer.gitrepo import GitRepo
+from indexer.store import IndexStore
 from navbot.core.config import Settings, load_settings
 from navbot.llm.client import LLMClient, MemoryLedger
 from navbot.llm.prompts import load_prompt
@@ -270,7 +271,7 @@ def test_replay_reproduces_the_questions_without_network(tmp_path: Path,
         open_search(live, shop.path, ledger=StateLedger(live))
         assert len(api.requests) == 2
         dead_url = api.base_url
-    key = Indexer(live).store_for(GitRepo(shop.path)).root.name
+    key = IndexStore.for_path(live, shop.path).root.name
     recorded = json.loads((live.repo_dir(key) / STORE_FILE).read_text())
     # The state database's ledger counted the tokens.
     assert RunStore(StateStore(live.state_url()).engine).tokens_today(key) > 0

@@ -18,8 +18,8 @@ from bot.pipeline.runner import RunInputs, StageSpec
 from bot.repo_config import RepoConfig
 from bot.state.runs import RunStore
 from bot.state.store import StateStore
-from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
+from indexer.store import IndexStore
 from navbot.core.config import Settings, load_settings
 from navbot.core.errors import RepositoryError
 from retrieval.params import default_params
@@ -48,7 +48,7 @@ def store(tmp_path: Path) -> RunStore:
 def _env(shop: tuple[Settings, Path, SearchIndex], **overrides: Any) -> RunEnv:
     settings, path, search = shop
     commit = GitRepo(path).resolve_commit("HEAD")
-    graph = Indexer(settings).store_for(GitRepo(path)).load_graph()
+    graph = IndexStore.for_path(settings, path).load_graph()
     values: dict[str, Any] = {
         "repo": IndexedRepo("octo-org/shop", "main", commit, 60.0, path),
         "search": lambda: search, "graph": lambda: graph, "config": RepoConfig(),

@@ -37,14 +37,14 @@ _FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+")
 
 def resolve_target(settings: Settings, target: str) -> CalibrationTarget:
     """A local repository path, or an App repository named owner/repo."""
-    from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
     from retrieval.calibration.workflow import CalibrationTarget
 
     path = Path(target).expanduser()
     if path.exists():
         git = GitRepo(path)  # raises RepositoryError when it is not one
-        items = Indexer(settings).store_for(git).github_items()
+        items = IndexStore.for_path(settings, path).github_items()
         name = git.remote_slug() or path.resolve().name.removesuffix(".git")
         return CalibrationTarget(path, name, items)
     if not _FULL_NAME.fullmatch(target):

@@ -176,11 +176,10 @@ def _format_description(info: dict[str, Any]) -> str:
 @click.pass_context
 def show(ctx: click.Context, path: Path, target: str, as_json: bool) -> None:
     """Show what the index knows about TARGET, a file path or a symbol, in PATH's index."""
-    from indexer.build import Indexer
     from indexer.describe import describe
-    from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
 
-    store = Indexer(_settings(ctx, writes=False)).store_for(GitRepo(path))
+    store = IndexStore.for_path(_settings(ctx, writes=False), path)
     info = describe(store.load_graph().to_networkx(), target)
     click.echo(json.dumps(info, indent=1) if as_json else _format_description(info))
 

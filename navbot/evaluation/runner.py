@@ -18,6 +18,7 @@ from typing import Any
 
 from indexer.build import Indexer
 from indexer.gitrepo import GitRepo
+from indexer.store import IndexStore
 from navbot.core.config import Settings
 from navbot.core.errors import NavbotError
 from navbot.evaluation.data import (
@@ -136,8 +137,8 @@ class EvalRun:
             ordered.append((git.commit_time(sha), sha, instance))
         ordered.sort(key=lambda item: item[0])
         indexer = Indexer(self.settings)
-        builder = SearchBuilder(self.settings, git, indexer.store_for(git).root.name,
-                                self.embedder)
+        repo_key = IndexStore.for_path(self.settings, git.path).root.name
+        builder = SearchBuilder(self.settings, git, repo_key, self.embedder)
         last: tuple[SearchIndex, str] | None = None
         for _, sha, instance in ordered:
             try:

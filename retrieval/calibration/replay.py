@@ -113,12 +113,12 @@ def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExampl
     each window's cut and ("calibrate", done, total) over all examples, skipped ones too.
     LLM tokens spent on the scratch's questions are real: they count in `ledger`.
     """
-    from indexer.build import Indexer
     from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
     from retrieval.calibration.examples import NO_FIX_COMMIT, plan_windows
 
     git = GitRepo(path)
-    index_root = Indexer(settings).store_for(git).root
+    index_root = IndexStore.for_path(settings, path).root
     scratch = scratch_settings(settings, index_root)
     commit_times = {str(attrs["sha"]): int(attrs.get("timestamp") or 0)
                     for _, attrs in graph.nodes if attrs.get("kind") == "commit"}

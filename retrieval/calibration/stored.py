@@ -68,10 +68,9 @@ class Calibration:
 
 def calibration_file(settings: Settings, path: Path) -> Path:
     """Where the calibration of the repository at `path` lives: beside its index."""
-    from indexer.build import Indexer
-    from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
 
-    return Indexer(settings).store_for(GitRepo(path)).root / CALIBRATION_FILE
+    return IndexStore.for_path(settings, path).root / CALIBRATION_FILE
 
 
 def save_calibration(target: Path, calibration: Calibration) -> None:

@@ -55,12 +55,11 @@ def calibrate_repository(settings: Settings, repo: CalibrationTarget, limit: int
     The fixes are replayed in `windows` time windows, each against the code before them;
     LLM tokens (when a model is configured) count in `ledger`.
     """
-    from indexer.build import Indexer
-    from indexer.gitrepo import GitRepo
+    from indexer.store import IndexStore
     from retrieval.searcher import open_search
 
     search, manifest = open_search(settings, repo.path, None, progress, ledger=ledger)
-    graph = Indexer(settings).store_for(GitRepo(repo.path)).load_graph()
+    graph = IndexStore.for_path(settings, repo.path).load_graph()
     examples = fix_examples(graph, search.corpus.files, repo.items)[:limit]
     if not examples:
         raise CalibrationError(
