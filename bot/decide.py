@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.state.job import COMMANDS
@@ -91,3 +91,49 @@ def plan_comment(trigger: str, cleared: frozenset[str], fingerprint: str, thread
     if thread.answer_hash == fingerprint:
         return CommentPlan("unchanged", "the answer is the same as the one posted")
     return CommentPlan("edit", "the answer changed")
+
+
+def thread_after_stop(thread: Thread) -> Thread:
+    """The thread once `/navbot stop` was said: no more runs until a command asks again."""
+    return replace(thread, stopped=True, outcome="stopped", reason="/navbot stop")
+
+
+def thread_after_skip(thread: Thread, trigger: str, reason: str) -> Thread | None:
+    """The thread after an analysis was not run, or None when it stays as it is.
+
+    Only an issue's first event is recorded as skipped: a skipped command, or a skip after a
+    run, must not hide the outcome of the last run.
+    """
+    if trigger in COMMANDS or thread.outcome is not None:
+        return None
+    return replace(thread, outcome="skipped", reason=reason)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What a finished post stage did, as the thread record keeps it."""
+
+    action: CommentAction
+    reason: str
+    comment_id: int | None
+    fingerprint: str
+    confidence: float | None
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+
+
+def thread_after_answer(thread: Thread, trigger: str, text_hash: str,
+                        answered: Answered) -> Thread:
+    """The thread after a run's post stage: its comment, outcome and the text it answered.
+
+    A command lifts an earlier `/navbot stop`; a silent run keeps the fingerprint of the
+    answer still shown, so an unchanged answer later is not posted again.
+    """
+    return replace(
+        thread, comment_id=answered.comment_id, text_hash=text_hash,
+        answer_hash=(answered.fingerprint if answered.action != "silent"
+                     else thread.answer_hash),
+        stopped=False if trigger in COMMANDS else thread.stopped,
+        outcome=answered.action, reason=answered.reason, confidence=answered.confidence,
+        thumbs_up=answered.thumbs_up if answered.comment_id else thread.thumbs_up,
+        thumbs_down=answered.thumbs_down if answered.comment_id else thread.thumbs_down)

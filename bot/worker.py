@@ -15,12 +15,19 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.decide import is_explicit, should_analyse, text_fingerprint
-from bot.state.job import COMMANDS, Job
+from bot.decide import (
+    Answered,
+    is_explicit,
+    should_analyse,
+    text_fingerprint,
+    thread_after_answer,
+    thread_after_skip,
+    thread_after_stop,
+)
+from bot.state.job import Job
 from bot.state.leases import LEASE_S
 from bot.state.queue import JobQueue
 from bot.state.store import StateStore
@@ -193,8 +200,7 @@ class Worker:
         if issue.is_pull_request:
             return None
         if trigger == "stop":
-            self.state.save_thread(replace(thread, stopped=True, outcome="stopped",
-                                           reason="/navbot stop"))
+            self.state.save_thread(thread_after_stop(thread))
             if comment_id is not None:
                 client.react(comment_id, "+1")
             return None
@@ -204,8 +210,9 @@ class Worker:
         if not go.analyse:
             log.info("%s#%d: not analysing: %s (delivery %s)", full_name, number, go.reason,
                      delivery_id)
-            if trigger not in COMMANDS and thread.outcome is None:
-                self.state.save_thread(replace(thread, outcome="skipped", reason=go.reason))
+            skipped = thread_after_skip(thread, trigger, go.reason)
+            if skipped is not None:
+                self.state.save_thread(skipped)
             # An earlier attempt may have started the run before the issue changed.
             self._close_run(job, f"not analysing any more: {go.reason}")
             return None
@@ -226,14 +233,11 @@ class Worker:
         composed = run.output("compose", Composed)
         if posted is None:
             return inputs.run_id
-        self.state.save_thread(replace(
-            thread, comment_id=posted.comment_id, text_hash=text_hash,
-            answer_hash=posted.fingerprint if posted.action != "silent" else thread.answer_hash,
-            stopped=False if trigger in COMMANDS else thread.stopped,
-            outcome=posted.action, reason=posted.reason,
-            confidence=composed.answer.confidence if composed else None,
-            thumbs_up=posted.thumbs_up if posted.comment_id else thread.thumbs_up,
-            thumbs_down=posted.thumbs_down if posted.comment_id else thread.thumbs_down))
+        answered = Answered(posted.action, posted.reason, posted.comment_id,
+                            posted.fingerprint,
+                            composed.answer.confidence if composed else None,
+                            posted.thumbs_up, posted.thumbs_down)
+        self.state.save_thread(thread_after_answer(thread, trigger, text_hash, answered))
         return inputs.run_id
 
     def _run_env(self, installation_id: int, repo_id: int, full_name: str, title: str,

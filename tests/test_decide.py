@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.decide import is_explicit, plan_comment, should_analyse, text_fingerprint
+from bot.decide import (
+    Answered,
+    is_explicit,
+    plan_comment,
+    should_analyse,
+    text_fingerprint,
+    thread_after_answer,
+    thread_after_skip,
+    thread_after_stop,
+)
 from bot.state.records import Thread
 from retrieval.related_issues import PastItem, related_issues
 
@@ -103,3 +112,37 @@ def test_possible_duplicate_needs_strong_evidence() -> None:
     assert 5 not in {r.number for r in related_issues(NEW, 7, ITEMS, {5: 0.6, 3: 0.8})}
     # The issue itself is never related to itself.
     assert 5 not in {r.number for r in related_issues(NEW, 5, ITEMS, {5: 1.0})}
+
+
+def test_stop_marks_the_thread_stopped_and_a_command_lifts_it() -> None:
+    stopped = thread_after_stop(Thread(1, 7, comment_id=5, outcome="create"))
+    assert stopped.stopped and stopped.outcome == "stopped" and stopped.comment_id == 5
+    answered = Answered("edit", "the answer changed", 5, "fp2", 0.9, 2, 1)
+    assert not thread_after_answer(stopped, "rerun", TEXT, answered).stopped
+    # An issue event answered while stopped cannot happen through should_analyse; were it
+    # to, it would not lift the stop.
+    assert thread_after_answer(stopped, "edited", TEXT, answered).stopped
+
+
+def test_only_an_issues_first_event_is_recorded_as_skipped() -> None:
+    skipped = thread_after_skip(FRESH, "opened", "the repository is in on-demand mode")
+    assert skipped is not None and skipped.outcome == "skipped"
+    assert skipped.reason == "the repository is in on-demand mode"
+    assert thread_after_skip(FRESH, "focus", "the issue is closed") is None
+    assert thread_after_skip(Thread(1, 7, outcome="create"), "edited", "unchanged") is None
+
+
+def test_a_silent_run_keeps_the_fingerprint_of_the_answer_still_shown() -> None:
+    shown = Thread(1, 7, comment_id=5, answer_hash="fp1", outcome="create", thumbs_up=3)
+    silent = thread_after_answer(shown, "edited", "new-text",
+                                 Answered("unchanged", "no section cleared", 5, "fp2", 0.2))
+    assert silent.answer_hash == "fp2" and silent.outcome == "unchanged"
+    quiet = thread_after_answer(FRESH, "opened", TEXT,
+                                Answered("silent", "no section cleared", None, "fp3", 0.1))
+    assert quiet.answer_hash is None and quiet.text_hash == TEXT and quiet.comment_id is None
+    edited = thread_after_answer(shown, "edited", "new-text",
+                                 Answered("edit", "the answer changed", 5, "fp4", 0.8, 4, 0))
+    assert (edited.answer_hash, edited.thumbs_up, edited.confidence) == ("fp4", 4, 0.8)
+    # No comment read back: the counts of the earlier one stay.
+    kept = thread_after_answer(shown, "edited", "t", Answered("silent", "x", None, "f", 0.1))
+    assert kept.thumbs_up == 3
