@@ -121,7 +121,7 @@ class Indexer:
         """Index `path` at `commit`, incrementally when the stored index allows it."""
         repo = GitRepo(path)
         sha = repo.resolve_commit(commit)
-        store = IndexStore.for_path(self.settings, repo.path)
+        store = IndexStore.for_repo(self.settings, repo)
         with store.lock(self.settings.lock_timeout_s):
             previous = None if full else self._usable_previous(store, repo, sha)
             return self._run(repo, store, sha, previous)

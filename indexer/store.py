@@ -83,11 +83,17 @@ class IndexStore:
         self.manifest_path = self.root / "manifest.json"
 
     @classmethod
-    def for_path(cls, settings: Settings, path: Path) -> IndexStore:
-        """The store of the git repository at `path` (which must be one)."""
+    def for_repo(cls, settings: Settings, repo: GitRepo) -> IndexStore:
+        """The store of `repo`'s index."""
+        # Lazy: the settings module loads pydantic, which reading a store does not need.
         from navbot.core.config import repo_key_for_path
 
-        return cls(settings.repo_dir(repo_key_for_path(GitRepo(path).path)))
+        return cls(settings.repo_dir(repo_key_for_path(repo.path)))
+
+    @classmethod
+    def for_path(cls, settings: Settings, path: Path) -> IndexStore:
+        """The store of the git repository at `path` (which must be one)."""
+        return cls.for_repo(settings, GitRepo(path))
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 0.0) -> Iterator[None]:

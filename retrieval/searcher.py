@@ -107,7 +107,7 @@ def open_search(settings: Settings, path: Path, commit: str | None = None,
     """
     git = GitRepo(path)
     indexer = Indexer(settings, progress)
-    store = IndexStore.for_path(settings, git.path)
+    store = IndexStore.for_repo(settings, git)
     wanted = git.resolve_commit(commit) if commit is not None else None
     builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings), progress,
                             index_llm(settings, ledger), usage_repo)
@@ -136,7 +136,7 @@ def apply_github_history(settings: Settings, path: Path, items: list[dict[str, A
     if graph is None:
         return False
     git = GitRepo(path)
-    store = IndexStore.for_path(settings, git.path)
+    store = IndexStore.for_repo(settings, git)
     builder = SearchBuilder(settings, git, store.root.name, embedder_for(settings))
     commit = store.manifest()["commit"]
     saved = builder.load(commit)

@@ -44,7 +44,7 @@ def resolve_target(settings: Settings, target: str) -> CalibrationTarget:
     path = Path(target).expanduser()
     if path.exists():
         git = GitRepo(path)  # raises RepositoryError when it is not one
-        items = IndexStore.for_path(settings, path).github_items()
+        items = IndexStore.for_repo(settings, git).github_items()
         name = git.remote_slug() or path.resolve().name.removesuffix(".git")
         return CalibrationTarget(path, name, items)
     if not _FULL_NAME.fullmatch(target):

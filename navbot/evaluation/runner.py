@@ -137,7 +137,7 @@ class EvalRun:
             ordered.append((git.commit_time(sha), sha, instance))
         ordered.sort(key=lambda item: item[0])
         indexer = Indexer(self.settings)
-        repo_key = IndexStore.for_path(self.settings, git.path).root.name
+        repo_key = IndexStore.for_repo(self.settings, git).root.name
         builder = SearchBuilder(self.settings, git, repo_key, self.embedder)
         last: tuple[SearchIndex, str] | None = None
         for _, sha, instance in ordered:

@@ -118,7 +118,7 @@ def replay_before_fixes(settings: Settings, path: Path, examples: list[FixExampl
     from retrieval.calibration.examples import NO_FIX_COMMIT, plan_windows
 
     git = GitRepo(path)
-    index_root = IndexStore.for_path(settings, path).root
+    index_root = IndexStore.for_repo(settings, git).root
     scratch = scratch_settings(settings, index_root)
     commit_times = {str(attrs["sha"]): int(attrs.get("timestamp") or 0)
                     for _, attrs in graph.nodes if attrs.get("kind") == "commit"}
