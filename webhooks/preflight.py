@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from navbot.core.errors import NavbotError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.state.queue import JobQueue
     from bot.state.store import StateStore
     from navbot.core.config import Settings
@@ -62,18 +64,19 @@ def open_queue(settings: Settings, state: StateStore) -> JobQueue:
 
 def web_ready(settings: Settings) -> tuple[StateStore, JobQueue]:
     """Everything the web app needs: the secret, the state database and the queue."""
-    try:
-        check_webhook_secret(settings)
-        state = open_state(settings)
-        return state, open_queue(settings, state)
-    except NavbotError as exc:
-        raise one_line(exc) from None
+    return _ready(settings, check_webhook_secret)
 
 
 def worker_ready(settings: Settings) -> tuple[StateStore, JobQueue]:
     """Everything a worker needs: the App's credentials, the state database and the queue."""
+    return _ready(settings, check_app_credentials)
+
+
+def _ready(settings: Settings, check: Callable[[Settings], None]
+           ) -> tuple[StateStore, JobQueue]:
+    """`check`, then the state database and the queue; any failure as one line."""
     try:
-        check_app_credentials(settings)
+        check(settings)
         state = open_state(settings)
         return state, open_queue(settings, state)
     except NavbotError as exc:
