@@ -1,22 +1,29 @@
 """Deciding whether to analyse an issue and what to do with the one comment: pure functions.
 
-Silence is the default. An issue event analyses only in auto mode, only when the text is new
-or changed materially, and never after `/navbot stop`. A comment is created once, edited only
-when the answer changed, and never deleted; an explicit `/navbot` always gets an answer.
+Silence is the default. An issue event analyses only in auto or shadow mode, only when the
+text is new or changed materially, and never after `/navbot stop`. A comment is created once,
+edited only when the answer changed, and never deleted; an explicit `/navbot` always gets an
+answer. Two things withhold any write: the kill switch (`navbot pause`, `NAVBOT_PAUSED`), and
+shadow mode, where only a maintainer's explicit `/navbot` is answered on the issue.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.state.job import COMMANDS
-from bot.state.records import Thread
+from bot.state.records import ALL_REPOSITORIES, Thread
+from navbot.core.config import RepoMode
 
-#: What happens to the one comment.
-CommentAction = Literal["create", "edit", "unchanged", "silent"]
+#: What happens to the one comment; `withheld` is a create or edit that a pause or shadow
+#: mode kept from being written.
+CommentAction = Literal["create", "edit", "unchanged", "silent", "withheld"]
+#: The actions that write to GitHub.
+WRITES: frozenset[CommentAction] = frozenset({"create", "edit"})
 
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[[ xX]\]", re.MULTILINE)
@@ -52,7 +59,12 @@ class Go:
     reason: str
 
 
-def should_analyse(trigger: str, mode: str, thread: Thread, text_hash: str,
+def effective_mode(configured: RepoMode | None, default: RepoMode) -> RepoMode:
+    """The repository's mode: its `.github/navbot.yml`'s, else the installation's default."""
+    return configured if configured is not None else default
+
+
+def should_analyse(trigger: str, mode: RepoMode, thread: Thread, text_hash: str,
                    is_open: bool = True) -> Go:
     """Whether a trigger on an issue warrants a run of the analysis."""
     if trigger == "stop":
@@ -93,6 +105,44 @@ def plan_comment(trigger: str, cleared: frozenset[str], fingerprint: str, thread
     return CommentPlan("edit", "the answer changed")
 
 
+def pause_reason(paused_by_setting: bool, paused: Collection[str], full_name: str
+                 ) -> str | None:
+    """Why every write on `full_name` is stopped by the kill switch, or None when it is not.
+
+    `paused` holds the scopes `navbot pause` recorded: lower-cased names, or ALL_REPOSITORIES.
+    """
+    if paused_by_setting:
+        return "paused by NAVBOT_PAUSED"
+    if ALL_REPOSITORIES in paused:
+        return "paused for every repository (navbot pause --all)"
+    if full_name.lower() in paused:
+        return f"paused on {full_name} (navbot pause {full_name})"
+    return None
+
+
+def withhold_reason(mode: RepoMode, trigger: str, maintainer: bool, paused: str | None
+                    ) -> str | None:
+    """Why this run must not write its comment, or None when it may.
+
+    The kill switch wins over everything, a maintainer's `/navbot` included. In shadow mode
+    only a maintainer's explicit request is answered on the issue: anyone else's is analysed
+    and kept, as every issue event is.
+    """
+    if paused is not None:
+        return paused
+    if mode == "shadow" and not (maintainer and is_explicit(trigger)):
+        return "shadow mode"
+    return None
+
+
+def hold_back(plan: CommentPlan, withheld: str | None) -> CommentPlan:
+    """The plan once `withhold_reason` is applied: a create or edit becomes `withheld`."""
+    if withheld is None or plan.action not in WRITES:
+        return plan
+    verb = "created" if plan.action == "create" else "edited"
+    return CommentPlan("withheld", f"{withheld}: would have {verb} the comment ({plan.reason})")
+
+
 def thread_after_stop(thread: Thread) -> Thread:
     """The thread once `/navbot stop` was said: no more runs until a command asks again."""
     return replace(thread, stopped=True, outcome="stopped", reason="/navbot stop")
@@ -126,12 +176,13 @@ def thread_after_answer(thread: Thread, trigger: str, text_hash: str,
                         answered: Answered) -> Thread:
     """The thread after a run's post stage: its comment, outcome and the text it answered.
 
-    A command lifts an earlier `/navbot stop`; a silent run keeps the fingerprint of the
-    answer still shown, so an unchanged answer later is not posted again.
+    A command lifts an earlier `/navbot stop`; a silent or withheld run keeps the fingerprint
+    of the answer still shown, so an unchanged answer later is not posted again and a
+    withheld one is posted once writes are allowed.
     """
     return replace(
         thread, comment_id=answered.comment_id, text_hash=text_hash,
-        answer_hash=(answered.fingerprint if answered.action != "silent"
+        answer_hash=(answered.fingerprint if answered.action not in ("silent", "withheld")
                      else thread.answer_hash),
         stopped=False if trigger in COMMANDS else thread.stopped,
         outcome=answered.action, reason=answered.reason, confidence=answered.confidence,

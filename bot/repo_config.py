@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from navbot.core.config import RepoMode
 
 CONFIG_PATH = ".github/navbot.yml"
 MAX_CONFIG_CHARS = 64_000
@@ -34,8 +36,10 @@ class RepoConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    # auto: analyse opened issues and post only when confident; on-demand: only on /navbot
-    mode: Literal["auto", "on-demand"] = "auto"
+    # auto: analyse opened issues and post only when confident; on-demand: only on /navbot;
+    # shadow: analyse as auto, post nothing but a maintainer's /navbot. Unset: the
+    # installation's default (NAVBOT_DEFAULT_MODE).
+    mode: RepoMode | None = None
     sections: Sections = Field(default_factory=Sections)
     threshold: Fraction | None = None  # overrides the default posting threshold for files
     related_threshold: Fraction | None = None
@@ -58,7 +62,7 @@ class ConfigResult:
 
 
 _FIELD_HINTS = {
-    "mode": "must be 'auto' or 'on-demand'",
+    "mode": "must be 'auto', 'on-demand' or 'shadow'",
     "sections": "must be a mapping such as {files: true, related: true, changes: false}",
     "threshold": "must be a number between 0 and 1",
     "related_threshold": "must be a number between 0 and 1",

@@ -5,115 +5,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask.testing import FlaskClient
 
-from bot.comment import MARKER
-from bot.state.queue import JobQueue
 from bot.state.runs import RunStore
-from bot.state.store import StateStore
-from bot.worker import Worker
 from indexer.store import IndexStore
 from navbot.cli.main import main
-from navbot.core.config import Settings, load_settings
 from retrieval.searcher import open_search
 from retrieval.text import tokenize
-from tests.deliveries import delivery_headers, load_payload
-from tests.evalfixture import ISSUES, build_eval_repo
-from tests.gitfixture import GitFixture
+from tests.apphost import INSTALLATION, SHOP, AppHost, install_shop
+from tests.deliveries import load_payload
+from tests.evalfixture import ISSUES
 from tests.github_double import GitHubDouble
-from webhooks import create_app
-
-SECRET = "e2e-secret"
-SHOP = "octo-org/shop"
-INSTALLATION = 42
 
 
-@dataclass
-class App:
-    """Everything of one running navbot, plus the fake GitHub it talks to."""
-
-    github: GitHubDouble
-    settings: Settings
-    state: StateStore
-    queue: JobQueue
-    client: FlaskClient
-    repo: GitFixture
-    repo_id: int
-
-    def deliver(self, event: str, payload: dict[str, Any], delivery_id: str | None = None,
-                secret: str = SECRET) -> Any:
-        """Send a signed webhook to navbot and return the response."""
-        body = json.dumps(payload).encode()
-        return self.client.post("/webhooks/github", data=body,
-                                headers=delivery_headers(event, body, secret, delivery_id))
-
-    def work(self) -> int:
-        """Let the worker run every job that is due."""
-        return self.queue.run_pending()
-
-    def comments(self, number: int) -> list[dict[str, Any]]:
-        """navbot's comments on an issue, as GitHub holds them."""
-        return [c for c in self.github.comments(SHOP, number) if MARKER in c["body"]]
-
-    def command(self, number: int, text: str, **overrides: Any) -> tuple[int, dict[str, Any]]:
-        """Comment `text` on an issue; return the comment's id and its webhook payload."""
-        comment_id = self.github.add_comment(SHOP, number, text)
-        payload = load_payload("issue_comment.created", installation__id=INSTALLATION,
-                               repository__id=self.repo_id, repository__full_name=SHOP,
-                               issue__number=number, comment__id=comment_id,
-                               comment__body=text, **overrides)
-        return comment_id, payload
-
-    def push_gift_cards(self) -> str:
-        """Commit a new file to main, deliver the push and work; return the new head."""
-        new_head = self.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
-                                                  "    '''Redeem a gift card.'''\n"})
-        payload = load_payload("push", installation__id=INSTALLATION, repository__id=self.repo_id,
-                               repository__full_name=SHOP, repository__default_branch="main",
-                               ref="refs/heads/main", after=new_head)
-        assert self.deliver("push", payload).status_code == 202
-        self.work()
-        return new_head
-
-    def issue_event(self, number: int, action: str, **extra: Any) -> dict[str, Any]:
-        """An `issues` payload for an issue the double holds."""
-        return {**self.github.issue_webhook(SHOP, number, action), **extra}
+def push_gift_cards(app: AppHost) -> str:
+    """Commit a new file to main, deliver the push and work; return the new head."""
+    new_head = app.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
+                                             "    '''Redeem a gift card.'''\n"})
+    payload = load_payload("push", installation__id=INSTALLATION, repository__id=app.repo_id,
+                           repository__full_name=SHOP, repository__default_branch="main",
+                           ref="refs/heads/main", after=new_head)
+    assert app.deliver("push", payload).status_code == 202
+    app.work()
+    return new_head
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    """navbot installed on octo-org/shop, synced (cloned, indexed, history ingested)."""
+def app(tmp_path: Path) -> Iterator[AppHost]:
+    """navbot installed on octo-org/shop with its past fix, synced, embeddings on."""
     with GitHubDouble() as github:
-        build_eval_repo(tmp_path / "shop")
-        repo = GitFixture(tmp_path / "shop")
-        github.add_installation(INSTALLATION, "octo-org")
-        repo_id = github.add_repo(INSTALLATION, SHOP, repo.path)
-        github.add_issue(SHOP, 3, "Cart total is wrong when a discount code is used",
-                         "The cart total ignores the discount code at checkout.",
-                         state="closed", state_reason="completed")
-        github.add_pull(SHOP, 4, "Apply discounts in Cart.total", "Fixes #3",
-                        files=["shop/cart.py"])
-        settings = load_settings(home=tmp_path / "home", webhook_secret=SECRET,
-                                 job_retry_delay_s=0,
-                                 **github.settings_overrides())
-        state = StateStore(settings.state_url())
-        queue = JobQueue(settings)
-        Worker(settings, state, queue).bind()
-        client = create_app(settings, queue, state).test_client()
-        running = App(github, settings, state, queue, client, repo, repo_id)
-        payload = load_payload("installation.created", installation__id=INSTALLATION)
-        assert running.deliver("installation", payload).status_code == 202
-        running.work()
-        yield running
+        yield install_shop(tmp_path, github, history=True, embeddings=True)
 
 
-def test_installation_clones_indexes_and_ingests(app: App) -> None:
+def test_installation_clones_indexes_and_ingests(app: AppHost) -> None:
     row = app.state.repository(app.repo_id)
     assert row is not None
     assert row["index_commit"] == app.repo.git("rev-parse", "main")
@@ -127,7 +55,7 @@ def test_installation_clones_indexes_and_ingests(app: App) -> None:
                for p in clone.rglob("*") if p.is_file() and p.stat().st_size < 1_000_000)
 
 
-def test_opened_issue_gets_one_comment_and_edits_update_it(app: App) -> None:
+def test_opened_issue_gets_one_comment_and_edits_update_it(app: AppHost) -> None:
     title, body = ISSUES["cart"].split("\n\n", 1)
     app.github.add_issue(SHOP, 7, title, body)
     opened = app.issue_event(7, "opened")
@@ -163,7 +91,7 @@ def test_opened_issue_gets_one_comment_and_edits_update_it(app: App) -> None:
     assert [w["action"] for w in app.github.writes[writes:]] == ["edit_comment"]
 
 
-def test_forged_signature_enqueues_nothing(app: App) -> None:
+def test_forged_signature_enqueues_nothing(app: AppHost) -> None:
     app.github.add_issue(SHOP, 8, "Rounding", ISSUES["rounding"])
     response = app.deliver("issues", app.issue_event(8, "opened"), secret="not-the-secret")
     assert response.status_code == 401
@@ -171,7 +99,7 @@ def test_forged_signature_enqueues_nothing(app: App) -> None:
     assert app.work() == 0 and app.comments(8) == []
 
 
-def test_unconfident_issue_stays_silent_until_asked(app: App) -> None:
+def test_unconfident_issue_stays_silent_until_asked(app: AppHost) -> None:
     app.github.add_issue(SHOP, 9, "Weather", "It rains a lot lately, any thoughts?")
     assert app.deliver("issues", app.issue_event(9, "opened")).status_code == 202
     app.work()
@@ -187,7 +115,7 @@ def test_unconfident_issue_stays_silent_until_asked(app: App) -> None:
     assert reaction["comment_id"] == command and reaction["content"] == "eyes"
 
 
-def test_stop_keeps_navbot_quiet_on_later_edits(app: App) -> None:
+def test_stop_keeps_navbot_quiet_on_later_edits(app: AppHost) -> None:
     title, body = ISSUES["stock"].split("\n\n", 1)
     app.github.add_issue(SHOP, 10, title, body)
     # From the issue's author, who may stop navbot without being a maintainer.
@@ -204,19 +132,19 @@ def test_stop_keeps_navbot_quiet_on_later_edits(app: App) -> None:
     assert app.comments(10) == []
 
 
-def test_push_moves_the_index_forward(app: App) -> None:
-    new_head = app.push_gift_cards()
+def test_push_moves_the_index_forward(app: AppHost) -> None:
+    new_head = push_gift_cards(app)
     row = app.state.repository(app.repo_id)
     assert row is not None and row["index_commit"] == new_head
 
 
-def _graph(app: App) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]]]:
+def _graph(app: AppHost) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]]]:
     store = IndexStore.for_path(app.settings, app.settings.clone_dir(SHOP))
     graph = store.load_graph()
     return dict(graph.nodes), {(u, v, kind) for u, v, kind, _ in graph.edges}
 
 
-def test_merged_pull_requests_join_the_history_graph_and_survive_reindexing(app: App) -> None:
+def test_merged_pull_requests_join_the_history_graph_and_survive_reindexing(app: AppHost) -> None:
     nodes, edges = _graph(app)
     assert nodes["pr:4"]["github"]["title"] == "Apply discounts in Cart.total"
     assert nodes["issue:3"]["github"]["state_reason"] == "completed"
@@ -240,13 +168,13 @@ def test_merged_pull_requests_join_the_history_graph_and_survive_reindexing(app:
     assert max(files, key=files.__getitem__) == "shop/pricing.py"
     assert evidence["shop/pricing.py"].startswith('changed by similar PR #5 "Gift cards')
 
-    app.push_gift_cards()
+    push_gift_cards(app)
     nodes, edges = _graph(app)
     assert nodes["pr:5"]["github"]["merged"] is True
     assert {("pr:4", "issue:3", "fixes"), ("pr:5", "file:shop/pricing.py", "modifies")} <= edges
 
 
-def test_github_errors_and_rate_limits_are_survived(app: App) -> None:
+def test_github_errors_and_rate_limits_are_survived(app: AppHost) -> None:
     title, body = ISSUES["rounding"].split("\n\n", 1)
     app.github.add_issue(SHOP, 11, title, body)
     app.github.fail_next("GET", r"/issues/11$", 500)
@@ -259,7 +187,7 @@ def test_github_errors_and_rate_limits_are_survived(app: App) -> None:
     assert list(app.state.failures()) == []
 
 
-def test_status_shows_config_errors_feedback_and_failures(app: App) -> None:
+def test_status_shows_config_errors_feedback_and_failures(app: AppHost) -> None:
     from click.testing import CliRunner
 
     from navbot.cli.main import main
@@ -291,7 +219,7 @@ def test_status_shows_config_errors_feedback_and_failures(app: App) -> None:
     assert "invalid .github/navbot.yml" in text and "failed jobs: 1" in text
 
 
-def test_uninstall_forgets_everything(app: App) -> None:
+def test_uninstall_forgets_everything(app: AppHost) -> None:
     clone = app.settings.clone_dir(SHOP)
     assert clone.exists()
     payload = load_payload("installation.deleted", installation__id=INSTALLATION)
@@ -319,7 +247,7 @@ OFFTOPIC_ISSUES = {
 }
 
 
-def test_issues_not_about_the_code_stay_silent_and_say_why_when_asked(app: App) -> None:
+def test_issues_not_about_the_code_stay_silent_and_say_why_when_asked(app: AppHost) -> None:
     app.github.add_issue(SHOP, 20, *FOREIGN_ISSUE)
     for number, (title, body) in OFFTOPIC_ISSUES.items():
         app.github.add_issue(SHOP, number, title, body)
@@ -347,7 +275,7 @@ def test_issues_not_about_the_code_stay_silent_and_say_why_when_asked(app: App) 
     assert "Relevant files" not in answer["body"]
 
 
-def test_focus_on_an_unconfident_issue_answers(app: App) -> None:
+def test_focus_on_an_unconfident_issue_answers(app: AppHost) -> None:
     app.github.add_issue(SHOP, 24, "Weather", "It rains a lot lately, any thoughts?")
     assert app.deliver("issues", app.issue_event(24, "opened")).status_code == 202
     app.work()

@@ -110,12 +110,12 @@ def test_a_worker_killed_mid_job_and_restarted_leaves_exactly_one_comment(
     hold = shop.github.hold(spec.method, spec.path.format(n=number), spec.after, spec.skip)
     if spec.command:
         comment_id = shop.github.add_comment(SHOP, number, "/navbot")
-        shop.host.deliver("issue_comment", load_payload(
+        shop.host.accept("issue_comment", load_payload(
             "issue_comment.created", installation__id=INSTALLATION,
             repository__id=shop.host.repo_id, repository__full_name=SHOP,
             issue__number=number, comment__id=comment_id, comment__body="/navbot"))
     else:
-        shop.host.deliver("issues", shop.github.issue_webhook(SHOP, number, "opened"))
+        shop.host.accept("issues", shop.github.issue_webhook(SHOP, number, "opened"))
 
     first = shop.worker()
     try:
@@ -146,7 +146,7 @@ def test_a_push_whose_fetch_was_killed_still_moves_the_index(shop: Shop) -> None
     new_head = shop.repo.commit("Gift cards", {"shop/giftcards.py": "def redeem(code):\n"
                                                "    '''Redeem a gift card.'''\n"})
     hold = shop.github.hold("GET", r"^/git/octo-org/shop\.git/")
-    shop.host.deliver("push", load_payload(
+    shop.host.accept("push", load_payload(
         "push", installation__id=INSTALLATION, repository__id=shop.host.repo_id,
         repository__full_name=SHOP, repository__default_branch="main",
         ref="refs/heads/main", after=new_head))
@@ -174,7 +174,7 @@ def test_sigterm_returns_an_unfinished_job_which_the_next_worker_finishes(
     title, body = ISSUES["emails"].split("\n\n", 1)
     shop.github.add_issue(SHOP, 40, title, body)
     hold = shop.github.hold("GET", r"/issues/40/comments$")
-    shop.host.deliver("issues", shop.github.issue_webhook(SHOP, 40, "opened"))
+    shop.host.accept("issues", shop.github.issue_webhook(SHOP, 40, "opened"))
     first = shop.worker("--grace", "0.5")
     try:
         hold.wait_reached()

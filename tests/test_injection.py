@@ -46,7 +46,7 @@ def test_hostile_issues_get_at_most_one_safe_comment(tmp_path: Path, number: int
         host = install_shop(tmp_path, github, llm_base_url=llm.base_url, llm_api_key=LLM_KEY)
         github.add_issue(SHOP, 50, issue["title"], issue["body"])
         del github.writes[:]
-        host.deliver("issues", github.issue_webhook(SHOP, 50, "opened"))
+        host.accept("issues", github.issue_webhook(SHOP, 50, "opened"))
         host.queue.run_pending()
         assert llm.requests, "the model was consulted"
         writes = [w["action"] for w in github.writes]

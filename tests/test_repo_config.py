@@ -28,7 +28,7 @@ def test_missing_or_empty_file_gives_defaults_without_error(text: str | None) ->
     result = parse_repo_config(text)
     assert result.error is None
     assert result.config == RepoConfig()
-    assert result.config.mode == "auto"
+    assert result.config.mode is None  # the installation's default (NAVBOT_DEFAULT_MODE)
     assert result.config.sections == Sections(files=True, related=True, changes=True)
     assert (result.config.threshold, result.config.related_threshold) == (None, None)
     assert (result.config.ignore, result.config.max_files) == ([], 3)
@@ -55,8 +55,8 @@ def test_partial_sections_keep_the_other_defaults() -> None:
 
 
 @pytest.mark.parametrize(("text", "error"), [
-    ("mode: sometimes\n", "line 1: mode: must be 'auto' or 'on-demand'"),
-    ("threshold: 0.5\nmode: true\n", "line 2: mode: must be 'auto' or 'on-demand'"),
+    ("mode: sometimes\n", "line 1: mode: must be 'auto', 'on-demand' or 'shadow'"),
+    ("threshold: 0.5\nmode: true\n", "line 2: mode: must be 'auto', 'on-demand' or 'shadow'"),
     ("colour: blue\n", "line 1: unknown setting 'colour' (known: mode, sections, threshold, "
                        "related_threshold, changes_threshold, ignore, max_files)"),
     ("sections:\n  files: true\n  diagram: true\n",
@@ -83,7 +83,8 @@ def test_partial_sections_keep_the_other_defaults() -> None:
                                            "but found another document"),
     ("mode: !!python/name:os.system auto\n", "line 1: could not determine a constructor for the "
                                              "tag 'tag:yaml.org,2002:python/name:os.system'"),
-    ("mode: x\nmax_files: 0\n", "line 1: mode: must be 'auto' or 'on-demand' (and 1 more)"),
+    ("mode: x\nmax_files: 0\n",
+     "line 1: mode: must be 'auto', 'on-demand' or 'shadow' (and 1 more)"),
 ])
 def test_broken_file_gives_defaults_and_one_clear_line(text: str, error: str) -> None:
     result = parse_repo_config(text)

@@ -51,7 +51,7 @@ def test_a_killed_worker_resumes_without_redoing_stages_or_commenting_twice(
                             llm_api_key="test-key")
         github.add_issue(SHOP, 5, title, body)
         state, overrides = host.state, host.overrides
-        host.deliver("issues", github.issue_webhook(SHOP, 5, "opened"))  # queued, not run
+        host.accept("issues", github.issue_webhook(SHOP, 5, "opened"))  # queued, not run
 
         env = worker_env(overrides, github.private_key_pem)
         log = tmp_path / "worker.log"

@@ -265,7 +265,7 @@ def test_the_worker_exports_each_finished_run(tmp_path: Path) -> None:
         host = install_shop(tmp_path, github, llm_base_url=llm.base_url,
                             llm_api_key="test-key", otel_endpoint=collector.endpoint)
         github.add_issue(SHOP, 5, title, body)
-        host.deliver("issues", github.issue_webhook(SHOP, 5, "opened"))
+        host.accept("issues", github.issue_webhook(SHOP, 5, "opened"))
         host.queue.run_pending()
         received = collector.spans()
 

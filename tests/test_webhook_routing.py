@@ -38,7 +38,10 @@ ROUTES = [
     ("issues", "issues.edited", {"changes": {"milestone": {"from": None}}}, lambda d: []),
     ("issues", "issues.opened", {"action": "labeled"}, lambda d: []),
     ("issue_comment", "issue_comment.created", {},
-     lambda d: [analyse("rerun", d, comment_id=2109876543)]),
+     lambda d: [analyse("rerun", d, comment_id=2109876543, maintainer=True)]),
+    # In shadow mode only a maintainer's command is answered on the issue: the job says whose.
+    ("issue_comment", "issue_comment.created", {"comment__author_association": "NONE"},
+     lambda d: [analyse("rerun", d, comment_id=2109876543, maintainer=False)]),
     ("issue_comment", "issue_comment.created", {"action": "edited"}, lambda d: []),
     ("issue_comment", "issue_comment.created", {"comment__body": "Thanks, looking at it."},
      lambda d: []),
@@ -221,5 +224,7 @@ def test_stop_counts_only_from_the_author_or_maintainers(
 
     post(client, "issue_comment", payload, webhook_secret, delivery_id="stop-1")
 
-    expected = [analyse("stop", "stop-1", comment_id=2109876543)] if stops else []
+    maintainer = association in ("COLLABORATOR", "MEMBER", "OWNER")
+    expected = ([analyse("stop", "stop-1", comment_id=2109876543, maintainer=maintainer)]
+                if stops else [])
     assert run_jobs() == expected

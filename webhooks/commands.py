@@ -51,6 +51,11 @@ def parse_command(body: str) -> str | None:
     return None
 
 
+def by_maintainer(event: IssueCommentEvent) -> bool:
+    """Whether the comment's author is a maintainer of the repository."""
+    return event.comment.author_association in MAINTAINER_ASSOCIATIONS
+
+
 def may_stop(event: IssueCommentEvent) -> bool:
     """Whether the commenter may stop navbot: the issue's author or a maintainer."""
     if event.comment.author_association in STOP_ASSOCIATIONS:
@@ -69,4 +74,5 @@ def comment_created(payload: dict[str, Any], delivery_id: str) -> list[Job]:
     command = parse_command(event.comment.body or "")
     if command is None or (command == "stop" and not may_stop(event)):
         return []
-    return [analyse_job(event, command, delivery_id, comment_id=event.comment.id)]
+    return [analyse_job(event, command, delivery_id, comment_id=event.comment.id,
+                        maintainer=by_maintainer(event))]

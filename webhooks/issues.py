@@ -10,12 +10,14 @@ from webhooks.router import repository_args, router
 
 
 def analyse_job(event: IssueEvent, trigger: str, delivery_id: str,
-                comment_id: int | None = None) -> Job:
+                comment_id: int | None = None, maintainer: bool | None = None) -> Job:
     """The analyse_issue job for the event's issue, started by `trigger`."""
     args = {**repository_args(event), "number": event.issue.number, "trigger": trigger,
             "delivery_id": delivery_id}
     if comment_id is not None:
         args["comment_id"] = comment_id
+    if maintainer is not None:
+        args["maintainer"] = maintainer
     return Job("analyse_issue", args)
 
 

@@ -56,6 +56,8 @@ def analyse(inputs: RunInputs, env: RunEnv, store: RunStore, budget: RunBudget,
     if posted is not None:
         outcome = posted.action
         reasons["comment"] = posted.reason
+        if posted.withheld is not None:
+            reasons["withheld"] = posted.withheld
     else:
         outcome = "silent" if composed is not None and not composed.cleared else "composed"
     store.finish_run(inputs.run_id, "finished", outcome, reasons)

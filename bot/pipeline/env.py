@@ -80,3 +80,4 @@ class RunEnv:
     keepalive: Callable[[], None] = lambda: None  # renews the issue lock after each stage
     secrets: tuple[str, ...] = ()  # never posted, whatever a model writes
     thread: Thread | None = None
+    paused: Callable[[], str | None] = lambda: None  # the kill switch, asked before writes

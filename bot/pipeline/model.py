@@ -70,3 +70,4 @@ class Posted:
     fingerprint: str
     thumbs_up: int = 0
     thumbs_down: int = 0
+    withheld: str | None = None  # why nothing was written (shadow mode, a pause), if so

@@ -1,5 +1,8 @@
 """Stage 6, gate and post: create, edit in place, or leave the one comment (GitHub edge).
 
+In shadow mode or while paused (`bot.decide.withhold_reason`) nothing is written: the body
+that would have been posted goes to the run's trace instead.
+
 Safe to repeat: the comment is looked for by its marker before one is created, so a run
 that crashed after posting edits its own comment on the retry instead of adding a second.
 """
@@ -7,7 +10,7 @@ that crashed after posting edits its own comment on the retry instead of adding 
 from __future__ import annotations
 
 from bot.comment import MARKER, answer_fingerprint, compose
-from bot.decide import CommentAction, plan_comment
+from bot.decide import CommentPlan, hold_back, plan_comment, withhold_reason
 from bot.pipeline.model import Composed, Posted
 from bot.pipeline.runner import Run
 from bot.state.records import Thread
@@ -38,17 +41,23 @@ def run(run: Run) -> Posted:
     plan = plan_comment(run.inputs.trigger, composed.cleared, fingerprint, thread,
                         existing.id if existing else None)
     body = redact(compose(composed.answer), run.env.secrets)
-    action: CommentAction = plan.action
-    reason = plan.reason
-    if action == "edit" and existing is not None and existing.body == body:
+    if plan.action == "edit" and existing is not None and existing.body == body:
         # A retry after a crash between posting and saving: the comment already says this.
-        action, reason = "unchanged", "the comment already shows this answer"
+        plan = CommentPlan("unchanged", "the comment already shows this answer")
+    # Asked last, right before the write: a pause during the run still stops it.
+    withheld = withhold_reason(run.inputs.mode, run.inputs.trigger, run.inputs.maintainer,
+                               run.env.paused())
+    plan = hold_back(plan, withheld)
     posted_id = existing.id if existing else None
-    if action == "create":
+    if plan.action == "create":
         posted_id = client.create_comment(number, body)
-    elif action == "edit" and existing is not None:
+    elif plan.action == "edit" and existing is not None:
         client.edit_comment(existing.id, body)
-    run.trace("posted", {"action": action, "reason": reason, "comment_id": posted_id})
+    elif plan.action == "withheld":
+        run.trace("withheld", {"reason": plan.reason, "body": body})
+    run.trace("posted", {"action": plan.action, "reason": plan.reason,
+                         "comment_id": posted_id})
     reactions = existing.reactions if existing else {}
-    return Posted(action=action, comment_id=posted_id, reason=reason, fingerprint=fingerprint,
-                  thumbs_up=reactions.get("+1", 0), thumbs_down=reactions.get("-1", 0))
+    return Posted(action=plan.action, comment_id=posted_id, reason=plan.reason,
+                  fingerprint=fingerprint, thumbs_up=reactions.get("+1", 0),
+                  thumbs_down=reactions.get("-1", 0), withheld=withheld)

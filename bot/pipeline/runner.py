@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
 
+from navbot.core.config import RepoMode
 from navbot.core.errors import JobBusyError, NavbotError, RateLimitedError, RunLimitError
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class RunInputs:
     delivery_id: str | None = None
     explicit: bool = False  # a /navbot command: answer even when not confident
     show_help: bool = False
+    mode: RepoMode = "auto"
+    maintainer: bool = False  # the command's author is a maintainer
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Run:
     outputs: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     stage: str | None = None
+    paused: str | None = None  # why writes are paused, once a stage boundary saw it
 
     def output(self, name: str, kind: type[T]) -> T | None:
         """The output of stage `name` if it succeeded."""
@@ -113,8 +117,21 @@ def execute(run: Run, stages: Sequence[StageSpec]) -> None:
             restarts += 1
             index = 0
             continue
+        _check_pause(run)
         _run_stage(run, spec)
         index += 1
+
+
+def _check_pause(run: Run) -> None:
+    """Trace the kill switch the first time a stage boundary sees it; the run goes on, kept.
+
+    The analysis continues as in shadow mode; the post stage asks again right before writing.
+    """
+    reason = run.env.paused()
+    if reason is not None and run.paused is None:
+        run.paused = reason
+        run.trace("paused", {"reason": reason})
+        log.info("run %s: %s; the answer will be kept, not posted", run.inputs.run_id, reason)
 
 
 def _feedback_arrived(run: Run, stages: Sequence[StageSpec]) -> bool:

@@ -26,7 +26,8 @@ JOB_ARGS: dict[str, tuple[str, ...]] = {
 }
 #: Arguments a job may carry besides its required ones (None when absent).
 JOB_OPTIONAL_ARGS: dict[str, tuple[str, ...]] = {
-    "analyse_issue": ("comment_id", "delivery_id"),
+    # maintainer: whether a command's author is one (in shadow mode only theirs are answered)
+    "analyse_issue": ("comment_id", "delivery_id", "maintainer"),
 }
 
 #: The `/navbot` commands; with an issue event (opened, edited, reopened) they are what can
@@ -93,6 +94,7 @@ ARG_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "full_name": (_is_full_name, "owner/name"),
     "trigger": (_is_trigger, f"one of {sorted(TRIGGERS)}"),
     "suspended": (_is_bool, "true or false"),
+    "maintainer": (_is_bool, "true or false"),
     "delivery_id": (_is_delivery_id, "a delivery id"),
 }
 

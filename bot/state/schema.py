@@ -1,7 +1,8 @@
 """The state database's schema: its tables, their creation, and text fit to store.
 
-Shared by `bot.state.store` (deliveries, installations, repositories, threads, items) and
-`bot.state.job_state` (locks, job leases, failed jobs); `bot.state.runs` creates its own tables the
+Shared by `bot.state.store` (deliveries, installations, repositories, threads, items),
+`bot.state.oversight` (pauses, shadow answers) and `bot.state.job_state` (locks, job leases,
+failed jobs); `bot.state.runs` creates its own tables the
 same way (`create_tables`).
 """
 
@@ -83,6 +84,29 @@ items = Table(
     Column("number", Integer, primary_key=True),
     Column("data", JSON, nullable=False),
     Column("updated_at", String(64), nullable=False),
+)
+# The kill switch: one row per paused scope (a lower-cased owner/name, or "*" for all).
+pauses = Table(
+    "pauses", metadata,
+    Column("scope", String(255), primary_key=True),
+    Column("paused_at", Float, nullable=False),
+    Column("paused_by", String(255)),
+)
+# The newest answer kept instead of posted on each issue, and its score once a fix merged.
+shadow_answers = Table(
+    "shadow_answers", metadata,
+    Column("repo_id", BigInteger, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("would_post", Boolean, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("about", Float, nullable=False),
+    Column("lexical", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("analysed_at", Float, nullable=False),
+    Column("fix", Integer),
+    Column("hit", Boolean),
 )
 locks = Table(
     "locks", metadata,

@@ -1,6 +1,7 @@
 """navbot's own durable state: deliveries seen, installations, repositories, the one comment
-per issue, ingested issues and PRs; and, through `bot.state.job_state`, locks, job leases and
-jobs that failed for good (the tables are in `bot.state.schema`).
+per issue, ingested issues and PRs; through `bot.state.oversight`, pauses and shadow answers;
+through `bot.state.job_state`, locks, job leases and jobs that failed for good (the tables
+are in `bot.state.schema`).
 
 SQLAlchemy Core over SQLite on the embedded default (`$NAVBOT_HOME/navbot.db`) or any URL in
 `NAVBOT_DATABASE_URL` (Postgres at scale). With `bot.state.job_state`, this is the edge
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.state.job_state import JobState
+from bot.state.oversight import OversightState
 from bot.state.records import Thread
 from bot.state.schema import (
     create_tables,
@@ -37,6 +39,7 @@ from bot.state.schema import (
     metadata,
     pending_deliveries,
     repositories,
+    shadow_answers,
     sqlite_pragmas,
     storable,
     threads,
@@ -48,7 +51,7 @@ from navbot.core.errors import StateError
 PENDING_GRACE_S = 30.0
 
 
-class StateStore(JobState):
+class StateStore(JobState, OversightState):
     """The state database, with one method per question navbot asks of it."""
 
     def __init__(self, url: str) -> None:
@@ -194,9 +197,9 @@ class StateStore(JobState):
             return [dict(r._mapping) for r in rows]
 
     def forget_repository(self, repo_id: int) -> None:
-        """Remove a repository with its threads and ingested items."""
+        """Remove a repository with its threads, ingested items and shadow answers."""
         with self.engine.begin() as conn:
-            for table in (repositories, threads, items):
+            for table in (repositories, threads, items, shadow_answers):
                 conn.execute(delete(table).where(table.c.repo_id == repo_id))
 
     # Issue threads -----------------------------------------------------------------------

@@ -38,6 +38,11 @@ WEB_SCHEMES = ("http", "https")
 URL_SCHEMES = {"redis_url": ("redis", "rediss", "unix")}
 
 
+#: How a repository lets navbot speak: post when confident (auto), only on `/navbot`
+#: (on-demand), or analyse every issue and post nothing, keeping the would-be answer (shadow).
+RepoMode = Literal["auto", "on-demand", "shadow"]
+
+
 def _default_home() -> Path:
     import platformdirs
 
@@ -106,6 +111,12 @@ class Settings(BaseSettings):
         10.0, ge=0, description="First retry delay; it doubles on each retry."
     )
     run_wall_s: float = Field(600.0, gt=0, description="Wall-time limit of one analysis run.")
+    # Shadow by default: a new installation has no track record on its repository, and a
+    # wrong comment costs more than none; shadow builds that record from real issues.
+    default_mode: RepoMode = Field(
+        "shadow", description="Mode of a repository whose .github/navbot.yml sets none."
+    )
+    paused: bool = Field(False, description="Kill switch: no comment is created or edited.")
     llm_base_url: str | None = Field(
         None, description="An OpenAI-compatible API (OpenAI, vLLM, Ollama); unset: no LLM."
     )
