@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bot.decide import CommentPlan, hold_back, pause_reason, withhold_reason
 from bot.pipeline import analysis, post
@@ -14,6 +15,7 @@ from bot.pipeline.model import Posted
 from bot.pipeline.runner import Run
 from bot.shadow import score, track_record
 from bot.state.records import ALL_REPOSITORIES, ShadowAnswer
+from navbot.cli.main import main
 from tests.apphost import SHOP, AppHost, install_shop
 from tests.evalfixture import ISSUES
 from tests.github_double import GitHubDouble
@@ -125,3 +127,26 @@ def test_score_counts_only_the_first_merged_fix_and_any_listed_file() -> None:
     record = track_record([scored, answers[1]])
     assert (record.would_post, record.silent, record.right_posts) == (1, 1, 1)
     assert "1 of the 1 would-be posts" in record.sentence()
+
+
+def test_pause_and_resume_from_the_cli_and_status_shows_them(shadow: AppHost) -> None:
+    home = ["--home", str(shadow.settings.home)]
+    runner = CliRunner()
+    paused = runner.invoke(main, [*home, "pause", SHOP])
+    assert paused.exit_code == 0 and paused.output.startswith(f"paused {SHOP}")
+    assert shadow.state.paused_scopes().keys() == {SHOP}
+    _open(shadow, 11, "cart")
+    status = runner.invoke(main, [*home, "status"])
+    assert status.exit_code == 0, status.output
+    assert f"paused: {SHOP} (no comment is written)" in status.output
+    assert "in shadow: would have posted on 1 issue" in status.output
+    runs = runner.invoke(main, [*home, "runs"])
+    assert "withheld" in runs.output and f"(paused on {SHOP}" in runs.output
+    assert f"{SHOP} in shadow: would have posted on 1 issue" in runs.output
+    assert runner.invoke(main, [*home, "resume", SHOP]).output == f"resumed {SHOP}\n"
+    assert runner.invoke(main, [*home, "resume", "--all"]).output == (
+        "every repository was not paused\n")
+    both = runner.invoke(main, [*home, "pause", SHOP, "--all"])
+    assert both.exit_code == 2 and "not both or neither" in both.output
+    bad = runner.invoke(main, [*home, "pause", "not a repo"])
+    assert bad.exit_code == 2 and "is not owner/repo" in bad.output

@@ -120,8 +120,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
              "index_commit": r["index_commit"],
              "indexed_age_s": round(now - r["indexed_at"]) if r["indexed_at"] else None,
              "config_error": r["config_error"],
-             "calibration": _track_record(settings, r["full_name"])}
+             "calibration": _track_record(settings, r["full_name"]),
+             "shadow": _shadow_record(state, int(r["repo_id"]))}
             for r in state.repositories()],
+        "default_mode": settings.default_mode,
+        "paused": {"by_setting": settings.paused, "scopes": sorted(state.paused_scopes())},
         "queue": {"backend": "redis" if settings.redis_url else "sqlite",
                   "reachable": queue.reachable(),
                   "depth": queue.depth() if queue.reachable() else None},
@@ -148,8 +151,23 @@ def _track_record(settings: Settings, full_name: str) -> str | None:
     return calibration.sentence if calibration is not None else None
 
 
+def _shadow_record(state: Any, repo_id: int) -> str | None:
+    """The repository's shadow track record, when navbot kept answers on it."""
+    from bot.shadow import track_record
+
+    answers = state.shadow_answers(repo_id)
+    return f"in shadow: {track_record(answers).sentence()}" if answers else None
+
+
 def _format_status(report: dict[str, Any]) -> str:
-    lines = [f"installations: {len(report['installations'])}"]
+    from bot.state.records import ALL_REPOSITORIES
+
+    paused = report["paused"]
+    scopes = ["NAVBOT_PAUSED"] if paused["by_setting"] else []
+    scopes += ["every repository" if s == ALL_REPOSITORIES else s for s in paused["scopes"]]
+    lines = [f"paused: {', '.join(scopes)} (no comment is written)" if scopes
+             else "paused: no", f"default mode: {report['default_mode']}",
+             f"installations: {len(report['installations'])}"]
     for inst in report["installations"]:
         flag = " (suspended)" if inst["suspended"] else ""
         lines.append(f"  {inst['installation_id']} {inst['account'] or '?'}{flag}")
@@ -163,6 +181,8 @@ def _format_status(report: dict[str, Any]) -> str:
                          f"{repo['config_error']}")
         if repo["calibration"]:
             lines.append(f"    {repo['calibration']}")
+        if repo["shadow"]:
+            lines.append(f"    {repo['shadow']}")
     queue = report["queue"]
     depth = queue["depth"] if queue["reachable"] else "unreachable"
     lines.append(f"queue ({queue['backend']}): {depth} waiting")

@@ -327,6 +327,7 @@ def eval_command(ctx: click.Context, data: Path, repos_dir: Path, limit: int | N
 
 def _register_app_commands() -> None:
     from navbot.cli import calibrate as cli_calibrate
+    from navbot.cli import pause as cli_pause
     from navbot.cli import runs as cli_runs
     from navbot.cli.app import serve, status, worker
 
@@ -334,6 +335,7 @@ def _register_app_commands() -> None:
         main.add_command(command)
     cli_runs.register(main)
     cli_calibrate.register(main)
+    cli_pause.register(main)
 
 
 _register_app_commands()

@@ -52,13 +52,32 @@ def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -
         click.echo(f"{row['run_id']}  {_when(row['started_at'])}  "
                    f"{row['full_name']}#{row['number']}  {row['trigger']:<8} "
                    f"{row['outcome'] or row['status']:<10} {took}{_why_silent(row)}")
+    for line in _shadow_records(_settings(ctx), {row["full_name"] for row in rows}):
+        click.echo(line)
+
+
+def _shadow_records(settings: Settings, names: set[str]) -> list[str]:
+    """Each listed repository's shadow track record, where navbot kept answers on it."""
+    from bot.shadow import track_record
+    from bot.state.store import StateStore
+
+    state = StateStore(settings.state_url())
+    lines = []
+    for repo in state.repositories():
+        answers = state.shadow_answers(int(repo["repo_id"])) if repo["full_name"] in names else []
+        if answers:
+            lines.append(f"{repo['full_name']} in shadow: {track_record(answers).sentence()}")
+    return lines
 
 
 def _why_silent(row: dict[str, Any]) -> str:
-    """For a silent run, why the files stayed unposted ("not about this code: …")."""
+    """Why nothing was posted: the files' gate, or the pause or shadow mode that withheld it."""
+    reasons = row.get("reasons") or {}
+    if row["outcome"] == "withheld":
+        return f"  ({reasons.get('withheld', 'withheld')})"
     if row["outcome"] != "silent":
         return ""
-    reason = (row.get("reasons") or {}).get("files")
+    reason = reasons.get("files")
     return f"  ({reason})" if reason else ""
 
 
