@@ -3,8 +3,7 @@
 In shadow mode (and while paused) navbot analyses every issue and keeps the answer it would
 have posted. When a merged pull request closes such an issue, the answer is scored as the
 calibration scores a replayed fix: right when a file it listed is among those the fix
-changed. The record is what a maintainer reads before switching a repository to auto, and
-its scored answers join the repository's calibration as examples.
+changed. The record is what a maintainer reads before switching a repository to auto.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.state.records import ShadowAnswer
-from retrieval.calibration.thresholds import Outcome
 
 
 def closing_fixes(items: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
@@ -82,9 +80,3 @@ def track_record(answers: Iterable[ShadowAnswer]) -> TrackRecord:
             counts[f"right_{kind}"] += int(answer.hit)
     return TrackRecord(**counts)
 
-
-def calibration_outcomes(answers: Iterable[ShadowAnswer]) -> list[Outcome]:
-    """The scored answers as the calibration's examples (a real issue and its real fix)."""
-    return [Outcome(answer.confidence, bool(answer.hit), answer.about, answer.lexical,
-                    has_files=bool(answer.files))
-            for answer in answers if answer.hit is not None]
