@@ -79,4 +79,3 @@ def track_record(answers: Iterable[ShadowAnswer]) -> TrackRecord:
             counts[f"scored_{kind}"] += 1
             counts[f"right_{kind}"] += int(answer.hit)
     return TrackRecord(**counts)
-
