@@ -49,7 +49,8 @@ def test_serve_answers_an_issue_end_to_end(tmp_path: Path) -> None:
                "NAVBOT_WEBHOOK_SECRET": SECRET, "NAVBOT_APP_ID": str(overrides["app_id"]),
                "NAVBOT_PRIVATE_KEY": overrides["private_key"],
                "NAVBOT_GITHUB_API_URL": overrides["github_api_url"],
-               "NAVBOT_GITHUB_ALLOW_HTTP": str(overrides["github_allow_http"]).lower()}
+               "NAVBOT_GITHUB_ALLOW_HTTP": str(overrides["github_allow_http"]).lower(),
+               "NAVBOT_DEFAULT_MODE": "auto"}  # it waits for a comment: auto mode posts
         server = subprocess.Popen([sys.executable, "-m", "navbot", "serve", "--port", "0"],
                                   env=env, stderr=subprocess.PIPE, text=True)
         try:

@@ -192,7 +192,7 @@ def assert_well_typed(name: str, args: dict[str, Any]) -> None:
             assert ".." not in value.split("/"), (name, key, value)
         elif key == "trigger":
             assert value in TRIGGERS, (name, key, value)
-        elif key == "suspended":
+        elif key in ("suspended", "maintainer"):
             assert type(value) is bool, (name, key, value)
         elif key == "delivery_id":
             assert isinstance(value, str) and re.fullmatch(r"[0-9a-f-]{36}", value)
