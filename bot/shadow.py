@@ -13,30 +13,24 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.state.records import ShadowAnswer
-
-
-def closing_fixes(items: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    """The first merged PR that closes each issue, by issue number (ingested items)."""
-    fixes: dict[int, Mapping[str, Any]] = {}
-    for item in sorted(items, key=lambda i: int(i["number"])):
-        if item.get("kind") != "pr" or not item.get("merged") or not item.get("files"):
-            continue
-        for number in item.get("closes") or ():
-            fixes.setdefault(int(number), item)
-    return fixes
+from retrieval.related_issues import PastItem, fixers_by_issue
 
 
 def score(answers: Iterable[ShadowAnswer], items: Iterable[Mapping[str, Any]]
           ) -> list[ShadowAnswer]:
-    """The unscored answers a merged fix now closes, each with the fix and whether it hit."""
-    fixes = closing_fixes(items)
+    """The unscored answers a merged fix now closes, each with the fix and whether it hit.
+
+    The fix is the first merged PR closing the issue that changed files (`items` are the
+    ingested issues and PRs, as stored).
+    """
+    fixers = fixers_by_issue(PastItem.from_json(item) for item in items)
     scored = []
     for answer in answers:
-        fix = fixes.get(answer.number)
+        fix = next((pr for pr in fixers.get(answer.number, ()) if pr.files), None)
         if answer.hit is not None or fix is None:
             continue
-        changed = set(fix["files"])
-        scored.append(replace(answer, fix=int(fix["number"]),
+        changed = set(fix.files)
+        scored.append(replace(answer, fix=fix.number,
                               hit=any(path in changed for path in answer.files)))
     return scored
 
@@ -70,12 +64,13 @@ class TrackRecord:
 
 def track_record(answers: Iterable[ShadowAnswer]) -> TrackRecord:
     """The track record of a repository's shadow answers."""
-    counts = dict.fromkeys(("would_post", "silent", "scored_posts", "right_posts",
-                            "scored_silent", "right_silent"), 0)
-    for answer in answers:
-        kind = "posts" if answer.would_post else "silent"
-        counts["would_post" if answer.would_post else "silent"] += 1
-        if answer.hit is not None:
-            counts[f"scored_{kind}"] += 1
-            counts[f"right_{kind}"] += int(answer.hit)
-    return TrackRecord(**counts)
+    answers = list(answers)
+    posts = [a for a in answers if a.would_post]
+    silences = [a for a in answers if not a.would_post]
+    scored_posts = [a for a in posts if a.hit is not None]
+    scored_silences = [a for a in silences if a.hit is not None]
+    return TrackRecord(
+        would_post=len(posts), silent=len(silences),
+        scored_posts=len(scored_posts), right_posts=sum(bool(a.hit) for a in scored_posts),
+        scored_silent=len(scored_silences),
+        right_silent=sum(bool(a.hit) for a in scored_silences))

@@ -9,7 +9,7 @@ Claiming a possible duplicate needs strong evidence; weaker open matches are lef
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,16 @@ def group_of(item: PastItem) -> str:
     return "not_planned" if item.state_reason == "not_planned" else "fixed"
 
 
+def fixers_by_issue(items: Iterable[PastItem]) -> dict[int, list[PastItem]]:
+    """The merged PRs that close each issue, by issue number, lowest PR number first."""
+    fixers: dict[int, list[PastItem]] = {}
+    for item in sorted(items, key=lambda i: i.number):
+        if item.kind == "pr" and item.merged:
+            for closed in item.closes:
+                fixers.setdefault(closed, []).append(item)
+    return fixers
+
+
 def related_issues(text: str, number: int | None, items: Sequence[PastItem],
                    title_similarity: Mapping[int, float] | None = None,
                    min_score: float = MIN_SCORE, limit: int = 5) -> list[RelatedIssue]:
@@ -89,11 +99,7 @@ def related_issues(text: str, number: int | None, items: Sequence[PastItem],
     issues = [i for i in items if i.kind == "issue" and i.number != number]
     if not issues:
         return []
-    fixers: dict[int, list[PastItem]] = {}
-    for item in items:
-        if item.kind == "pr" and item.merged:
-            for closed in item.closes:
-                fixers.setdefault(closed, []).append(item)
+    fixers = fixers_by_issue(items)
     tokens = list(dict.fromkeys(tokenize(text)))
     lexical = LexicalIndex.from_tokens([tokenize(f"{i.title}\n{i.body}") for i in issues])
     scores = lexical.scores(tokens)
@@ -116,7 +122,7 @@ def related_issues(text: str, number: int | None, items: Sequence[PastItem],
             continue
         if score < min_score:
             continue
-        fixes = sorted(fixers.get(item.number, ()), key=lambda pr: pr.number)
+        fixes = fixers.get(item.number, [])
         files = tuple(dict.fromkeys(path for pr in fixes for path in pr.files))
         found.append(RelatedIssue(item.number, item.title, group, round(score, 4), shared,
                                   title_sim, tuple(pr.number for pr in fixes), files))

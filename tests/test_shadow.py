@@ -119,9 +119,10 @@ def test_the_rules() -> None:
 def test_score_counts_only_the_first_merged_fix_and_any_listed_file() -> None:
     answers = [ShadowAnswer(1, 5, "r5", True, ("a.py", "b.py"), 0.8, 0.9, True, "s", 1.0),
                ShadowAnswer(1, 6, "r6", False, ("c.py",), 0.3, 0.9, True, "s", 1.0)]
-    items = [{"kind": "pr", "number": 12, "merged": True, "closes": [5], "files": ["b.py"]},
-             {"kind": "pr", "number": 11, "merged": False, "closes": [6], "files": ["c.py"]},
-             {"kind": "pr", "number": 13, "merged": True, "closes": [5], "files": ["z.py"]}]
+    pull = {"kind": "pr", "title": "A fix", "state": "closed"}
+    items = [{**pull, "number": 12, "merged": True, "closes": [5], "files": ["b.py"]},
+             {**pull, "number": 11, "merged": False, "closes": [6], "files": ["c.py"]},
+             {**pull, "number": 13, "merged": True, "closes": [5], "files": ["z.py"]}]
     [scored] = score(answers, items)
     assert (scored.number, scored.fix, scored.hit) == (5, 12, True)
     record = track_record([scored, answers[1]])

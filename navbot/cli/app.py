@@ -106,6 +106,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Installations, repositories and their index, the queue, and failed jobs."""
     from bot.state.queue import JobQueue
     from bot.state.store import StateStore
+    from navbot.cli.runs import shadow_record
     from navbot.core.home import require_writable_home
 
     settings = _settings(ctx)
@@ -121,7 +122,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
              "indexed_age_s": round(now - r["indexed_at"]) if r["indexed_at"] else None,
              "config_error": r["config_error"],
              "calibration": _track_record(settings, r["full_name"]),
-             "shadow": _shadow_record(state, int(r["repo_id"]))}
+             "shadow": shadow_record(state, int(r["repo_id"]))}
             for r in state.repositories()],
         "default_mode": settings.default_mode,
         "paused": {"by_setting": settings.paused, "scopes": sorted(state.paused_scopes())},
@@ -149,14 +150,6 @@ def _track_record(settings: Settings, full_name: str) -> str | None:
     clone = settings.clone_dir(full_name)
     calibration = load_calibration(settings, clone) if clone.exists() else None
     return calibration.sentence if calibration is not None else None
-
-
-def _shadow_record(state: Any, repo_id: int) -> str | None:
-    """The repository's shadow track record, when navbot kept answers on it."""
-    from bot.shadow import track_record
-
-    answers = state.shadow_answers(repo_id)
-    return f"in shadow: {track_record(answers).sentence()}" if answers else None
 
 
 def _format_status(report: dict[str, Any]) -> str:

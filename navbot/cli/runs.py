@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from navbot.core.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.state.store import StateStore
 from navbot.core.errors import ConfigError, RunNotFoundError
 
 
@@ -39,7 +42,8 @@ def _when(stamp: float | None) -> str:
 @click.pass_context
 def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -> None:
     """Recent analysis runs, newest first: issue, trigger, outcome and time taken."""
-    rows = _store(_settings(ctx)).recent_runs(limit, full_name)
+    settings = _settings(ctx)
+    rows = _store(settings).recent_runs(limit, full_name)
     if as_json:
         click.echo(json.dumps(rows, indent=1, default=str))
         return
@@ -52,22 +56,22 @@ def runs(ctx: click.Context, limit: int, full_name: str | None, as_json: bool) -
         click.echo(f"{row['run_id']}  {_when(row['started_at'])}  "
                    f"{row['full_name']}#{row['number']}  {row['trigger']:<8} "
                    f"{row['outcome'] or row['status']:<10} {took}{_why_silent(row)}")
-    for line in _shadow_records(_settings(ctx), {row["full_name"] for row in rows}):
-        click.echo(line)
-
-
-def _shadow_records(settings: Settings, names: set[str]) -> list[str]:
-    """Each listed repository's shadow track record, where navbot kept answers on it."""
-    from bot.shadow import track_record
     from bot.state.store import StateStore
 
     state = StateStore(settings.state_url())
-    lines = []
+    listed = {row["full_name"] for row in rows}
     for repo in state.repositories():
-        answers = state.shadow_answers(int(repo["repo_id"])) if repo["full_name"] in names else []
-        if answers:
-            lines.append(f"{repo['full_name']} in shadow: {track_record(answers).sentence()}")
-    return lines
+        record = shadow_record(state, int(repo["repo_id"]))
+        if record and repo["full_name"] in listed:
+            click.echo(f"{repo['full_name']} {record}")
+
+
+def shadow_record(state: StateStore, repo_id: int) -> str | None:
+    """A repository's shadow track record in one line, when navbot kept answers on it."""
+    from bot.shadow import track_record
+
+    answers = state.shadow_answers(repo_id)
+    return f"in shadow: {track_record(answers).sentence()}" if answers else None
 
 
 def _why_silent(row: dict[str, Any]) -> str:
